@@ -1,0 +1,212 @@
+"""Arabic text analysis: one normaliser for indexing, querying and citation checking.
+
+Displayed text is never normalised: `normalize_with_offsets` maps every character of the
+normalised form back to the original, so spans always point into the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Iterable
+
+_CONTROLS = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\u061c"
+_DIACRITICS = "".join(chr(c) for c in range(0x064B, 0x0660)) + "\u0670"
+_QURANIC = "".join(chr(c) for c in range(0x0610, 0x061B)) + "".join(
+    chr(c) for c in range(0x06D6, 0x06EE) if c not in (0x06E5, 0x06E6))
+_TATWEEL = "\u0640"
+
+_TABLE: dict[int, str | None] = {ord(c): None for c in _CONTROLS + _DIACRITICS + _QURANIC + _TATWEEL}
+_TABLE.update({ord(c): "ا" for c in "أإآٱ"})
+_TABLE.update({0x0660 + i: str(i) for i in range(10)})
+_TABLE.update({0x06F0 + i: str(i) for i in range(10)})
+# The letter folds come after stemming: Snowball Arabic needs ة and ى to find suffixes.
+_LETTER_FOLDS = {ord("ى"): "ي", ord("ة"): "ه", ord("ؤ"): "و", ord("ئ"): "ي"}
+_LIGHT_TABLE = dict(_TABLE)
+_TABLE.update(_LETTER_FOLDS)
+
+_NON_WORD = re.compile(r"[^\w]|_")
+_SPACES = re.compile(r"\s+")
+
+
+def _fold(ch: str) -> str:
+    """Normalise one character to its matching form ('' when it disappears)."""
+    out = []
+    for c in unicodedata.normalize("NFKC", ch):
+        c = c.translate(_TABLE)
+        if not c:
+            continue
+        if _NON_WORD.match(c):
+            c = " "
+        out.append(c.lower())
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def _fold_cached(ch: str) -> str:
+    return _fold(ch)
+
+
+def normalize(text: str) -> str:
+    """Matching form of Arabic text: see DESIGN.md. Never shown to the user."""
+    text = unicodedata.normalize("NFKC", text).translate(_TABLE)
+    text = _NON_WORD.sub(" ", text).lower()
+    return _SPACES.sub(" ", text).strip()
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Like `normalize`, but also the original index of each normalised character.
+
+    Runs of spaces collapse to one, leading/trailing spaces are dropped, as in `normalize`.
+    """
+    chars: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        for c in _fold_cached(ch):
+            if c.isspace():
+                if not chars or chars[-1] == " ":
+                    continue
+                c = " "
+            chars.append(c)
+            offsets.append(i)
+    if chars and chars[-1] == " ":
+        chars.pop()
+        offsets.pop()
+    return "".join(chars), offsets
+
+
+def find_normalized(haystack: str, needle: str) -> tuple[int, int] | None:
+    """Find `needle` in `haystack` after normalising both; return the original (start, end)."""
+    target = normalize(needle)
+    if not target:
+        return None
+    norm, offsets = normalize_with_offsets(haystack)
+    at = norm.find(target)
+    if at < 0:
+        return None
+    return offsets[at], offsets[at + len(target) - 1] + 1
+
+
+# Sentences end at . ! ? ؟ ؛ … (plus closing quotes/brackets) and at line breaks.
+# "،" is a clause mark, not a sentence end. A dot between digits (3.5) is not an end.
+_SENTENCE_END = re.compile(r"(?:(?<!\d)\.|\.(?!\d)|[!?؟؛…])+[\"'”»)\]]*(?=\s|$)|\n")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans of sentences within text[start:end], stripped of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for m in _SENTENCE_END.finditer(text, start, end):
+        spans.append((pos, m.end()))
+        pos = m.end()
+    spans.append((pos, end))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s and normalize(text[s:e]):
+            out.append((s, e))
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split text[start:end] after each "،" (and "," or ";"), for over-long sentences."""
+    spans, pos = [], start
+    for m in re.finditer(r"[،,;]\s*", text[start:end]):
+        cut = start + m.end()
+        spans.append((pos, cut))
+        pos = cut
+    spans.append((pos, end))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+_STOPWORDS_RAW = """
+في من على إلى الى عن مع و أو او ثم أن ان إن لن لم لا ما ماذا متى كم أين اين كيف لماذا هل أي اي
+هذا هذه ذلك تلك هؤلاء هو هي هم هن أنا نحن أنت انت أنتم الذي التي الذين اللذين اللتين اللواتي
+كان كانت يكون تكون كانوا قد لقد كل بعض غير بين حتى عند عندما منذ خلال بعد قبل حيث إذ اذ إذا اذا
+لكن لكنه بل أيضا ايضا فقط كما مثل وفق وفقا حول نحو ضد دون عبر لدى لدي لها له لهم به بها فيه فيها منه
+منها عليه عليها إليه اليه إليها اليها التى الى والتي والذي وهو وهي وفي ومن وعلى وأن وان وقد ولا وما
+هناك هنا ذات ذو أكثر اكثر أقل اقل جدا يتم تم سوف قال قالت وقال وقالت يوم أمس اليوم the a an of and
+to in is are was were what who when where which how why did does do
+"""
+STOPWORDS: frozenset[str] = frozenset(normalize(w) for w in _STOPWORDS_RAW.split())
+
+QUESTION_WORDS: dict[str, str] = {
+    normalize(w): kind for w, kind in {
+        "متى": "date", "كم": "number", "من": "person", "مين": "person", "أين": "place",
+        "اين": "place", "وين": "place", "لماذا": "reason", "لم": "reason", "ما": "what",
+        "ماذا": "what", "ماهي": "what", "ماهو": "what", "كيف": "how", "هل": "yesno",
+        "أي": "which", "اي": "which",
+    }.items()
+}
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer  # PyStemmer: Snowball Arabic, no English defaults
+
+    return Stemmer.Stemmer("arabic")
+
+
+def words(text: str) -> list[str]:
+    """Normalised words, stop-words included."""
+    return normalize(text).split()
+
+
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def _light(text: str) -> str:
+    """Normalised except for the letter folds (ى ة ؤ ئ), which the stemmer still needs."""
+    text = unicodedata.normalize("NFKC", text).translate(_LIGHT_TABLE)
+    return _NON_WORD.sub(" ", text).lower()
+
+
+_CONJ = ("و", "ف")
+_ARTICLES = ("بال", "كال", "لل", "ال", "ب", "ل", "ك")
+
+
+def strip_clitics(word: str) -> str:
+    """Drop a leading conjunction (و ف) and preposition+article (بال لل ال ب ...).
+
+    Over-stripping a root letter (وزير → زير) is harmless for matching because queries and
+    passages go through the same function; Snowball alone strips these inconsistently
+    (باسرائيل, لكازاخستان, وإسرائيل were left whole).
+    """
+    if len(word) >= 5 and word.startswith(_CONJ):
+        word = word[1:]
+    for prefix in _ARTICLES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= (3 if len(prefix) > 1 else 4):
+            return word[len(prefix):]
+    return word
+
+
+def tokenize(text: str, *, stem_words: bool = True) -> list[str]:
+    """Index/query tokens: normalised, stop-words dropped, clitics stripped, Snowball stems."""
+    light = [w for w in _light(text).split() if w.translate(_LETTER_FOLDS) not in STOPWORDS]
+    if stem_words and light:
+        light = _stemmer().stemWords([strip_clitics(w) for w in light])
+    return [t.translate(_LETTER_FOLDS) for t in light if t]
+
+
+def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
+    return [tokenize(t) for t in texts]
+
+
+def question_kind(question: str) -> str | None:
+    """The expected kind of answer, from the first question word found (or None)."""
+    for w in words(question)[:4]:
+        if w in QUESTION_WORDS:
+            return QUESTION_WORDS[w]
+        if w.startswith("و") and w[1:] in QUESTION_WORDS:  # "ومتى", "وكم"
+            return QUESTION_WORDS[w[1:]]
+    return None

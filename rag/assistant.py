@@ -1,0 +1,169 @@
+"""The `Assistant`: one object that indexes a corpus and answers questions about it.
+
+Nothing heavy happens until it is needed: opening an Assistant touches no store; the first
+question opens the index and builds the BM25 side from the passages stored in Chroma.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from . import extractive, followup
+from .errors import LLMError, QuestionError
+from .loading import load_document
+from .settings import Settings
+from .types import (Answer, CitationsReady, Document, Done, Event, Hit, IndexReport, Notice,
+                    Progress, QueryRewritten, TextDelta, Turn)
+
+History = Sequence["Answer | Turn"]
+MAX_QUESTION_CHARS = 2000
+
+
+def _turns(history: History | None) -> list[Turn]:
+    return [h.as_turn() if isinstance(h, Answer) else h for h in (history or [])]
+
+
+class Assistant:
+    """Index a corpus and answer questions about it, with citations."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store = None
+        self._retriever = None
+        self._documents: dict[str, Document] = {}
+
+    @classmethod
+    def open(cls, corpus: str | Path | None = "corpus", index: str | Path | None = None,
+             settings: Settings | None = None) -> "Assistant":
+        """Open (lazily) the index for `corpus`. `index` defaults to the settings' index dir."""
+        settings = settings or Settings.from_env()
+        changes = {}
+        if corpus is not None:
+            changes["corpus_dir"] = Path(corpus)
+        if index is not None:
+            changes["index_dir"] = Path(index)
+        return cls(settings.replace(**changes) if changes else settings)
+
+    # -- the index ---------------------------------------------------------------------------
+    @property
+    def store(self):
+        if self._store is None:
+            from .store import open_store
+
+            self._store = open_store(self.settings)
+        return self._store
+
+    def index(self, progress: Callable[[Progress], None] | None = None,
+              warn: Callable[[str, str], None] | None = None, rebuild: bool = False) -> IndexReport:
+        """Bring the index in line with the corpus: add, update and remove files."""
+        from .indexing import build_index
+
+        report = build_index(self.settings, self.store, progress=progress, warn=warn,
+                             rebuild=rebuild)
+        self._retriever = None
+        self._documents.clear()
+        return report
+
+    def has_index(self) -> bool:
+        from .store import index_exists
+
+        return index_exists(self.settings)
+
+    def stats(self) -> dict:
+        """Files and passages in the index, and the answering mode, for status lines."""
+        sources = self.store.sources()
+        return {"files": len(sources), "passages": self.store.count(),
+                "embedding": self.settings.embedding, "mode": self.mode}
+
+    @property
+    def mode(self) -> str:
+        return "llm" if self.settings.llm_enabled else "offline"
+
+    def document(self, source: str) -> Document:
+        """The corpus file a citation names, decoded exactly as it was indexed."""
+        if source not in self._documents:
+            path = (self.settings.corpus_dir / source).resolve()
+            if self.settings.corpus_dir.resolve() not in path.parents:
+                raise QuestionError(f"{source!r} is not a file of the corpus.")
+            self._documents[source] = load_document(path, source)
+        return self._documents[source]
+
+    # -- retrieval ---------------------------------------------------------------------------
+    @property
+    def retriever(self):
+        if self._retriever is None:
+            from .retrieval import HybridRetriever
+
+            self._retriever = HybridRetriever.from_store(self.store, self.settings)
+        return self._retriever
+
+    def retrieve(self, query: str, k: int | None = None) -> list[Hit]:
+        return self.retriever.search(query, k or self.settings.top_k)
+
+    def as_retriever(self, k: int | None = None):
+        """This assistant's hybrid retrieval as a LangChain `BaseRetriever`."""
+        from .retrieval import langchain_retriever
+
+        return langchain_retriever(self.retriever, k or self.settings.top_k)
+
+    # -- answering ---------------------------------------------------------------------------
+    def ask(self, question: str, history: History | None = None, k: int | None = None) -> Answer:
+        """Answer a question; the same `Answer` that `stream` ends with."""
+        for event in self.stream(question, history, k):
+            if isinstance(event, Done):
+                return event.answer
+        raise AssertionError("stream() ended without Done")  # pragma: no cover
+
+    def stream(self, question: str, history: History | None = None,
+               k: int | None = None) -> Iterator[Event]:
+        """Yield events: QueryRewritten?, TextDelta*, Notice*, CitationsReady, Done.
+
+        `Done.answer.text` is authoritative: after a fallback Notice, the text streamed so far
+        is replaced by the offline answer.
+        """
+        question = _check_question(question)
+        turns = _turns(history)
+        t0 = time.perf_counter()
+        query = followup.rewrite_query(self.settings, question, turns)
+        if query != question:
+            yield QueryRewritten(query)
+        t1 = time.perf_counter()
+        hits = self.retrieve(query, k)
+        timings = {"rewrite": (t1 - t0) * 1000, "retrieve": (time.perf_counter() - t1) * 1000}
+        notes: list[str] = []
+        if self.settings.llm_enabled:
+            from . import llm
+
+            try:
+                yield from llm.stream_answer(self.settings, question, query, hits, turns,
+                                             self.document, timings=timings, started=t0)
+                return
+            except LLMError as exc:
+                if not self.settings.fallback:
+                    raise
+                notes.append(f"{exc} The offline answer is shown instead.")
+                yield Notice(notes[-1])
+        t2 = time.perf_counter()
+        answer = extractive.answer(question, query, hits, self.retriever, self.document)
+        answer.timings.update(timings, answer=(time.perf_counter() - t2) * 1000,
+                              total=(time.perf_counter() - t0) * 1000)
+        answer.notes.extend(notes)
+        yield TextDelta(answer.text)
+        yield CitationsReady(tuple(answer.citations), tuple(answer.dropped_markers))
+        yield Done(answer)
+
+    def close(self) -> None:
+        self._store = None
+        self._retriever = None
+
+
+def _check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("The question is empty; type a question in Arabic or English.")
+    question = question.strip()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"The question is too long ({len(question)} characters, "
+                            f"at most {MAX_QUESTION_CHARS}).")
+    return question

@@ -1,0 +1,86 @@
+"""Chunking: passages of whole sentences that keep exact character spans into the source.
+
+`document.text[p.start:p.end] == p.text` for every passage. Boilerplate lines never enter a
+passage, and a passage never spans across one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .analysis import clause_spans, sentence_spans
+from .types import Document, Passage
+
+
+def passage_id(source: str, start: int, text: str) -> str:
+    """Stable id from file and content: chunking the same file twice gives the same ids."""
+    digest = hashlib.sha1(f"{source}\x00{start}\x00{text}".encode("utf-8")).hexdigest()
+    return digest[:20]
+
+
+def _segments(doc: Document) -> list[tuple[int, int]]:
+    """Stretches of the text between boilerplate lines."""
+    segs, pos = [], 0
+    for s, e in sorted(doc.boilerplate):
+        if s > pos:
+            segs.append((pos, s))
+        pos = max(pos, e)
+    segs.append((pos, len(doc.text)))
+    return segs
+
+
+def _units(text: str, start: int, end: int, target: int) -> list[tuple[int, int]]:
+    """Sentences; a sentence longer than the target is cut at clause marks, then at spaces."""
+    units = []
+    for s, e in sentence_spans(text, start, end):
+        if e - s <= target:
+            units.append((s, e))
+            continue
+        for cs, ce in clause_spans(text, s, e):
+            while ce - cs > target:
+                cut = text.rfind(" ", cs + target // 2, cs + target)
+                cut = cut if cut > cs else cs + target
+                units.append((cs, cut))
+                cs = cut
+                while cs < ce and text[cs].isspace():
+                    cs += 1
+            if ce > cs:
+                units.append((cs, ce))
+    return [(s, e) for s, e in units if text[s:e].strip()]
+
+
+def _strip(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
+
+
+def chunk_document(doc: Document, target: int = 450, overlap: int = 120) -> list[Passage]:
+    """Pack sentences into passages of about `target` characters, overlapping by whole
+    sentences up to `overlap` characters, so a fact near a boundary is whole in one passage."""
+    groups: list[tuple[int, int]] = []
+    for seg_start, seg_end in _segments(doc):
+        units = _units(doc.text, seg_start, seg_end, target)
+        i = 0
+        while i < len(units):
+            j = i + 1
+            while j < len(units) and units[j][1] - units[i][0] <= target:
+                j += 1
+            groups.append((units[i][0], units[j - 1][1]))
+            if j >= len(units):
+                break
+            # carry trailing sentences of this passage into the next, within the overlap
+            k = j
+            while k - 1 > i and units[j - 1][1] - units[k - 1][0] <= overlap:
+                k -= 1
+            i = k if k < j else j
+    passages = []
+    for ordinal, (s, e) in enumerate(groups):
+        s, e = _strip(doc.text, s, e)
+        text = doc.text[s:e]
+        passages.append(Passage(id=passage_id(doc.source, s, text), source=doc.source, start=s,
+                                end=e, text=text, ordinal=ordinal, title=doc.title,
+                                date=doc.date, outlet=doc.outlet))
+    return passages

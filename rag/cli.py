@@ -1,0 +1,308 @@
+"""The `sanad` command line: index, ask, eval, chat.
+
+Errors become one sentence on stderr and a non-zero exit; heavy libraries load only for the
+command that needs them, so `sanad --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import SanadError
+
+EPILOG = """\
+examples:
+  sanad index                         index ./corpus into ./.sanad
+  sanad ask "متى أقامت كازاخستان علاقات مع إسرائيل؟"
+  sanad ask --json -k 8 "كم نسبة المسلمين في كازاخستان؟"
+  sanad eval tests/qa/corpus_qa.jsonl --min-answer-accuracy 0.9
+  sanad eval --squad ../shared/bench/arcd/arcd.json --json
+  sanad chat
+
+environment:
+  SANAD_INDEX_DIR, SANAD_CORPUS_DIR, SANAD_CHROMA_URL, SANAD_TOP_K, SANAD_MODEL,
+  OPENAI_API_KEY, OPENAI_BASE_URL, SANAD_OFFLINE, SANAD_EMBEDDINGS, SANAD_RTL
+  (see README.md, Configuration)
+"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("index and model")
+    g.add_argument("--corpus", metavar="DIR", help="corpus directory (default: ./corpus)")
+    g.add_argument("--index", metavar="DIR", help="index directory (default: ./.sanad)")
+    g.add_argument("--chroma-url", metavar="URL", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    g.add_argument("--model", help="chat model name (SANAD_MODEL)")
+    g.add_argument("--base-url", metavar="URL", help="OpenAI-compatible API base URL (OPENAI_BASE_URL)")
+    g.add_argument("--offline", action="store_true", default=None,
+                   help="never call a chat model; answer extractively")
+    g.add_argument("--no-fallback", action="store_true",
+                   help="fail instead of answering offline when the chat model fails")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sanad", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Answer questions about a corpus of Arabic articles, citing the file and "
+                    "the words every answer rests on.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", help="index (or update the index of) the corpus",
+                       description="Add new files, re-index changed ones, drop deleted ones. "
+                                   "Unchanged files cost nothing.")
+    _common(p)
+    p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("ask", help="answer one question",
+                       description="Answer one question from the corpus, with numbered sources.")
+    _common(p)
+    p.add_argument("question", help="the question, in Arabic (or English)")
+    p.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default 5)")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+
+    p = sub.add_parser("eval", help="run a scripted Q&A file or a SQuAD benchmark",
+                       description="Run scripted Q&A cases (JSONL) through the assistant and "
+                                   "report retrieval, citation and answer metrics; or, with "
+                                   "--squad, measure retrieval on SQuAD-format files.")
+    _common(p)
+    p.add_argument("file", nargs="?", help="JSONL file of cases")
+    p.add_argument("--squad", nargs="+", metavar="FILE", help="SQuAD-format JSON file(s), pooled")
+    p.add_argument("--retrieval", default="hybrid",
+                   help="with --squad: comma-separated modes among hybrid,bm25,vector")
+    p.add_argument("--limit", type=int, metavar="N", help="with --squad: first N questions only")
+    p.add_argument("--k", "-k", type=int, dest="k", metavar="N", help="top-k (default 5)")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument("--min-answer-accuracy", type=float, metavar="X",
+                   help="exit 1 if answer accuracy is below X")
+
+    p = sub.add_parser("chat", help="open the terminal chat",
+                       description="Open the chat. Builds the index first if there is none.")
+    _common(p)
+    p.add_argument("--new", action="store_true", help="start a new conversation")
+    p.add_argument("--rtl", choices=["auto", "on", "off"], help="Arabic display mode")
+    p.add_argument("--plain", action="store_true",
+                   help="a plain line-by-line prompt instead of the full-screen chat")
+    return parser
+
+
+def settings_from_args(args):
+    from .settings import Settings
+
+    return Settings.from_env(
+        corpus_dir=Path(args.corpus) if args.corpus else None,
+        index_dir=Path(args.index) if args.index else None,
+        chroma_url=args.chroma_url, model=args.model, base_url=args.base_url,
+        offline=args.offline, fallback=False if args.no_fallback else None,
+        top_k=getattr(args, "k", None),
+    )
+
+
+class ProgressBar:
+    """Renders `Progress` events on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def __call__(self, event) -> None:
+        if not self.tty or event.total <= 0:
+            return
+        width = 30
+        filled = int(width * event.done / event.total)
+        self.stream.write(f"\r{event.stage:<6} [{'#' * filled}{'.' * (width - filled)}] "
+                          f"{event.done}/{event.total} {event.item[:40]:<40}")
+        if event.done >= event.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _warn(source: str, reason: str) -> None:
+    print(f"warning: skipped {source}: {reason}", file=sys.stderr)
+
+
+def _ensure_index(assistant) -> None:
+    if not assistant.has_index():
+        print(f"No index at {assistant.settings.index_dir} yet; indexing "
+              f"{assistant.settings.corpus_dir} first.", file=sys.stderr)
+        assistant.index(progress=ProgressBar(), warn=_warn)
+
+
+def cmd_index(args) -> int:
+    from .assistant import Assistant
+
+    assistant = Assistant(settings_from_args(args))
+    report = assistant.index(progress=ProgressBar(), warn=_warn, rebuild=args.rebuild)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"indexed {assistant.settings.corpus_dir} into "
+          f"{assistant.settings.chroma_url or assistant.settings.index_dir}: "
+          f"{len(report.added)} added, {len(report.updated)} updated, "
+          f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, "
+          f"{len(report.skipped)} skipped; {report.files} files, {report.passages} passages "
+          f"({report.passages_embedded} embedded now).")
+    return 0
+
+
+def print_answer(answer, out=sys.stdout) -> None:
+    if answer.rewritten:
+        print(f"(searched: {answer.query})", file=out)
+    print(answer.text, file=out)
+    for note in answer.notes:
+        print(f"note: {note}", file=out)
+    if answer.citations:
+        print("\nSources:", file=out)
+        for c in answer.citations:
+            flag = "" if c.verified else " (quote not found in the source)"
+            label = " · ".join(x for x in (c.outlet, c.title) if x)
+            print(f"[{c.marker}] {c.source} {c.start}-{c.end}{flag}" + (f"  {label}" if label else ""),
+                  file=out)
+            print(f"    «{c.quote}»", file=out)
+    if answer.dropped_markers:
+        print(f"(dropped markers naming no passage: {answer.dropped_markers})", file=out)
+
+
+def cmd_ask(args) -> int:
+    from .assistant import Assistant
+    from .types import Done, Notice, TextDelta
+
+    assistant = Assistant(settings_from_args(args))
+    if not args.question.strip():
+        raise SanadError("The question is empty; type a question in Arabic or English.")
+    _ensure_index(assistant)
+    if args.json:
+        print(json.dumps(assistant.ask(args.question, k=args.k).to_dict(), ensure_ascii=False,
+                         indent=2))
+        return 0
+    streamed = False
+    for event in assistant.stream(args.question, k=args.k):
+        if isinstance(event, TextDelta) and assistant.mode == "llm" and sys.stdout.isatty():
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+            streamed = True
+        elif isinstance(event, Notice) and streamed:
+            sys.stdout.write("\n\n")
+        elif isinstance(event, Done):
+            if streamed:
+                sys.stdout.write("\n\n")
+            print_answer(event.answer)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .assistant import Assistant
+    from .errors import ConfigError
+    from .evaluation import load_cases, run_cases, run_squad
+
+    settings = settings_from_args(args)
+    bar = ProgressBar()
+    if args.squad:
+        modes = tuple(m.strip() for m in args.retrieval.split(",") if m.strip())
+        bad = set(modes) - {"hybrid", "bm25", "vector"}
+        if bad or not modes:
+            raise ConfigError(f"--retrieval takes hybrid, bm25 or vector, not {','.join(bad) or 'nothing'}.")
+        result = run_squad(args.squad, settings, modes,
+                           progress=lambda stage, d, t: bar(_P(stage, d, t)), limit=args.limit)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False, indent=2))
+        else:
+            print(f"{result['paragraphs']} paragraphs, {result['questions']} questions")
+            print(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@20':>6} {'MRR@10':>7}")
+            for mode, m in result["modes"].items():
+                print(f"{mode:<8} {m['recall_at_1']:>6.3f} {m['recall_at_5']:>6.3f} "
+                      f"{m['recall_at_20']:>6.3f} {m['mrr_at_10']:>7.3f}")
+            if "answer_contains" in result:
+                print(f"answer_contains (hybrid, extractive): {result['answer_contains']:.3f}")
+        return 0
+    if not args.file:
+        raise ConfigError("Give a JSONL file of cases, or --squad FILE.")
+    cases = load_cases(args.file)
+    assistant = Assistant(settings)
+    _ensure_index(assistant)
+    result = run_cases(assistant, cases, k=args.k, progress=lambda d, t: bar(_P("eval", d, t)))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        for key in ("n", "k", "mode", "retrieval_hit_at_k", "mrr", "citation_precision",
+                    "citation_hit", "answer_accuracy", "refusal_accuracy", "latency_ms_p50",
+                    "latency_ms_p95"):
+            value = result[key]
+            print(f"{key:<20} {value:.3f}" if isinstance(value, float) else f"{key:<20} {value}")
+        print(f"{'failures':<20} {len(result['failures'])}")
+        for f in result["failures"]:
+            print(f"  {f['id']}: {f['reason']}")
+    if args.min_answer_accuracy is not None and (result["answer_accuracy"] or 0) < args.min_answer_accuracy:
+        print(f"answer accuracy {result['answer_accuracy']} is below {args.min_answer_accuracy}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _P(stage, done, total):
+    from .types import Progress
+
+    return Progress(stage, done, total)
+
+
+def cmd_chat(args) -> int:
+    settings = settings_from_args(args)
+    if args.plain or not sys.stdin.isatty():
+        return plain_chat(settings)
+    from tui.app import run
+
+    return run(settings, new=args.new, rtl=args.rtl)
+
+
+def plain_chat(settings) -> int:
+    """A line-by-line chat for pipes and terminals without a full screen."""
+    from .assistant import Assistant
+
+    assistant = Assistant(settings)
+    _ensure_index(assistant)
+    history = []
+    print("sanad: ask a question (empty line or Ctrl-D to quit).", file=sys.stderr)
+    while True:
+        try:
+            question = input("> ")
+        except EOFError:
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            answer = assistant.ask(question, history=history)
+        except SanadError as exc:
+            print(f"sanad: {exc}", file=sys.stderr)
+            continue
+        print_answer(answer)
+        print()
+        history.append(answer)
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "chat": cmd_chat}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    try:
+        return COMMANDS[args.command](args)
+    except SanadError as exc:
+        print(f"sanad: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sanad: interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

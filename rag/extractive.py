@@ -1,0 +1,195 @@
+"""The offline answerer: picks the sentences of the retrieved passages that answer the question.
+
+A sentence scores by how much of the question's weight (BM25 idf of its stems) it and its
+passage cover, plus a bonus when it holds the kind of thing the question word asks for
+(متى → a date, كم → a number, ...). Below a calibrated threshold the answer says the corpus
+does not hold one: see bench/calibrate.py for how the threshold was chosen.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+from .analysis import normalize, question_kind, sentence_spans, tokenize, words
+from .types import Answer, Citation, Hit
+
+# Chosen by bench/calibrate.py on ARCD-train (not on tests/qa): see bench/README.md.
+ANSWER_THRESHOLD = 0.33
+SECOND_SENTENCE_RATIO = 0.85  # a second sentence is added when it scores this close to the best
+MAX_SENTENCES = 2
+MIN_WORDS = 4
+ROOT_CREDIT = 0.5
+NO_ANSWER_TEXT = "لا تتضمن المقالات المتاحة إجابة عن هذا السؤال."
+
+_MONTHS = ("يناير|فبراير|مارس|أبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|"
+           "نوفمبر|ديسمبر|كانون|شباط|آذار|اذار|نيسان|أيار|ايار|حزيران|تموز|آب|أيلول|ايلول|تشرين")
+_DAYS = "الاثنين|الإثنين|الثلاثاء|الأربعاء|الاربعاء|الخميس|الجمعة|السبت|الأحد|الاحد"
+_KIND_PATTERNS = {
+    "date": re.compile(rf"\b(1[89]|20)\d\d\b|\d{{1,2}}:\d\d|{_MONTHS}|{_DAYS}|الليلة|ليلا|ليلًا|"
+                       r"القرن|عام|الماضي|المقبل|فجرا|فجراً|يوم"),
+    "number": re.compile(r"\d|واحد|اثن|ثلاث|أربع|اربع|خمس|ست|سبع|ثمان|تسع|عشر|مائة|مئة|ألف|"
+                         r"بالمائة|بالمئة|عدة|العديد"),
+    "person": re.compile(r"الرئيس|رئيس|المبعوث|وزير|الأمير|ولي العهد|الملك|السيد|مسؤول|"
+                         r"ستيف|دونالد|ترامب|نتنياهو|نتانياهو|توكاي|الشرع|روبيو|هرتسوغ"),
+    "place": re.compile(r"في [^\s،.]+|إلى [^\s،.]+|ستان|واشنطن|البيت الأبيض|ميامي|فلوريدا|"
+                        r"أستانا|تل أبيب|مدينة|العاصمة"),
+}
+
+
+# Nouns that name the kind of answer rather than its content.
+_SCAFFOLD = frozenset(tokenize("اسم عدد سنة عام يوم أيام الأسبوع شهر تاريخ موعد نسبة ساعة وقت "
+                               "قرن طريقة سبب"))
+
+
+@dataclass
+class _Candidate:
+    hit_rank: int
+    start: int
+    end: int
+    text: str
+    score: float
+    hit: Hit
+
+
+@lru_cache(maxsize=65536)
+def _similar(a: str, b: str) -> bool:
+    """Stems that differ by a letter or two (توكايف/توكاييف, spelling variants) still match."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 2:
+        return False
+    if a.startswith(b) or b.startswith(a):
+        return True
+    return SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+_WEAK = set("اويه")
+
+
+@lru_cache(maxsize=65536)
+def _root(stem: str) -> str:
+    """A crude triliteral skeleton (drop a derivational prefix and long vowels), so that
+    تطبيع/طبعت or مسلمين/إسلام meet; used only for partial credit."""
+    if len(stem) >= 4 and stem[0] in "مت":
+        stem = stem[1:]
+    core = stem[0] + "".join(c for c in stem[1:] if c not in _WEAK) if stem else stem
+    return core if len(core) >= 3 else ""
+
+
+def _match(term: str, tokens: set[str]) -> float:
+    if term in tokens or any(_similar(term, t) for t in tokens):
+        return 1.0
+    root = _root(term)
+    if root and any(_root(t) == root for t in tokens):
+        return ROOT_CREDIT
+    return 0.0
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """Question terms with idf weights; `optional` terms name the kind of answer sought
+    ("في أي سنة", "ما اسم", "كم عدد") and count only when a sentence has them."""
+
+    weights: dict[str, float]
+    optional: frozenset[str]
+
+
+def _coverage(q: QueryTerms, tokens: set[str]) -> float:
+    got = total = 0.0
+    for term, w in q.weights.items():
+        credit = _match(term, tokens)
+        if credit == 0.0 and term in q.optional:
+            continue
+        got += w * credit
+        total += w
+    return got / total if total > 0 else 0.0
+
+
+_FOCUS_AFTER = {normalize(w) for w in ("أي", "اي", "كم", "ما", "ماذا", "وما", "وكم", "بأي", "بماذا")}
+
+
+def query_terms(query: str, retriever) -> QueryTerms:
+    toks = tokenize(query)
+    weights = {t: retriever.bm25.idf(t) for t in toks}
+    optional = set()
+    ws = words(query)
+    for i, w in enumerate(ws[:-1]):
+        if w in _FOCUS_AFTER:
+            optional.update(tokenize(ws[i + 1]))
+    optional.update(t for t in toks if t in _SCAFFOLD)
+    return QueryTerms(weights, frozenset(optional))
+
+
+FEATURES = ("sentence_cov", "passage_cov", "kind_found", "kind_missing", "ngram_cos",
+            "rank_prior", "bias")
+# Logistic weights fitted on ARCD-train by bench/fit_answerer.py (see bench/README.md).
+WEIGHTS = (4.0, 2.0, 0.6, -0.6, 1.0, 0.5, -3.5)
+
+
+def sentence_features(question: str, query: str, hits: list[Hit], retriever
+                      ) -> list[tuple[_Candidate, list[float]]]:
+    """Each answer-sized sentence of the hits with its feature vector (FEATURES order)."""
+    from .embeddings import hashing_vector
+
+    terms = query_terms(query, retriever)
+    kind = question_kind(question)
+    pattern = _KIND_PATTERNS.get(kind or "")
+    qvec = hashing_vector(query)
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for rank, hit in enumerate(hits):
+        p = hit.passage
+        passage_cov = _coverage(terms, set(tokenize(p.text)))
+        for s, e in sentence_spans(p.text):
+            key = (p.source, p.start + s)
+            if key in seen:
+                continue
+            seen.add(key)
+            text = p.text[s:e]
+            if len(text.split()) < MIN_WORDS:  # headings and labels are not answers
+                continue
+            found = bool(pattern is not None and pattern.search(text))
+            cos = sum(a * b for a, b in zip(qvec, hashing_vector(text)))
+            feats = [_coverage(terms, set(tokenize(text))), passage_cov, float(found),
+                     float(pattern is not None and not found), cos, 1.0 / (1 + rank), 1.0]
+            out.append((_Candidate(rank, p.start + s, p.start + e, text, 0.0, hit), feats))
+    return out
+
+
+def score_sentences(question: str, query: str, hits: list[Hit], retriever,
+                    weights: tuple[float, ...] = WEIGHTS) -> list[_Candidate]:
+    """Candidates with `score` = estimated probability that the sentence answers, best first."""
+    out = []
+    for cand, feats in sentence_features(question, query, hits, retriever):
+        z = sum(w * f for w, f in zip(weights, feats))
+        cand.score = 1.0 / (1.0 + math.exp(-z))
+        out.append(cand)
+    out.sort(key=lambda c: (-c.score, c.hit_rank, c.start))
+    return out
+
+
+def answer(question: str, query: str, hits: list[Hit], retriever, document=None) -> Answer:
+    """Extract the answering sentences, each followed by its citation marker."""
+    candidates = score_sentences(question, query, hits, retriever)
+    if not candidates or candidates[0].score < ANSWER_THRESHOLD:
+        return Answer(text=NO_ANSWER_TEXT, citations=[], passages=hits, query=query,
+                      question=question, answered=False)
+    best = candidates[0].score
+    chosen = [candidates[0]]
+    for c in candidates[1:]:
+        if len(chosen) == MAX_SENTENCES or c.score < max(ANSWER_THRESHOLD, SECOND_SENTENCE_RATIO * best):
+            break
+        chosen.append(c)
+    parts, citations = [], []
+    for n, c in enumerate(chosen, 1):
+        p = c.hit.passage
+        parts.append(f"{c.text} [{n}]")
+        citations.append(Citation(marker=n, source=p.source, passage_id=p.id, start=c.start,
+                                  end=c.end, quote=c.text, verified=True, title=p.title,
+                                  outlet=p.outlet, date=p.date))
+    return Answer(text="\n".join(parts), citations=citations, passages=hits, query=query,
+                  question=question, answered=True)

@@ -1,0 +1,165 @@
+"""Follow-up questions: rewrite a question that leans on the conversation into a standalone query.
+
+"ومتى زارها؟" cannot be searched on its own: "ها" names something from the previous turn.
+`needs_rewrite` decides, deterministically, whether a question depends on the history
+(a leading و + question word, "ماذا عن ...", pronoun suffixes that point back, demonstratives,
+or a very short question). Only then is it rewritten: by the chat model with the condense
+prompt in LLM mode, or by `carry_entities` offline (and whenever the model fails), which
+appends the content words of the previous standalone query.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Sequence
+
+from .analysis import QUESTION_WORDS, STOPWORDS, normalize, tokenize
+from .errors import LLMError
+from .types import Turn
+
+MAX_CARRIED_WORDS = 8
+SHORT_CONTENT_WORDS = 2  # a question this short (content words and words in all)
+SHORT_TOTAL_WORDS = 4  # cannot stand alone: "متى؟", "من هو ويتكوف؟", "ما رأي روسيا؟"
+MAX_REWRITE_CHARS = 400
+
+_STRIP = re.compile("[\u064b-\u065f\u0670\u0640]")  # diacritics and tatweel; keeps ة
+_WORD = re.compile(r"[^\W_]+")
+_N = normalize
+
+_DEMONSTRATIVES = {_N(w) for w in "هذا هذه ذلك تلك هؤلاء أولئك ذاك هذان هاتان".split()}
+_PRONOUN_PREPOSITIONS = {_N(p + s) for p in ("عن", "ل", "في", "من", "على", "إلى", "الى", "مع", "ب",
+                                               "عند", "لدى", "حول", "ضد")
+                         for s in ("ها", "ه", "هم", "هما", "هن")}
+_PRONOUN_PREPOSITIONS |= {_N(w) for w in "فيه عليه إليه لديها لديه لديهم".split()}
+_ENGLISH_REFERENCES = {"it", "its", "they", "them", "their", "he", "him", "his", "she", "her",
+                       "this", "that", "these", "those"}
+_WHAT_ABOUT = {_N(w) for w in ("ماذا عن", "وماذا عن", "ما عن", "وما عن", "what about",
+                               "and what about", "how about", "and how about")}
+# Words that end like a pronoun suffix but are not one.
+_NOT_SUFFIXED = {_N(w) for w in """
+الله إله وجه شبه تجاه اتجاه مياه انتباه فقه نزيه كره أيها انه انها لانه لانها بانه بانها
+مهم أهم فهم وهم سهم درهم دراهم تفاهم ساهم يساهم تساهم مساهم أسهم اتهم يتهم تتهم مبهم ملهم
+توجيه تنبيه تشويه ترفيه تمويه وجوه أشباه شفاه أفواه رفاه
+""".split()}
+
+
+def rewrite_query(settings, question: str, turns: Sequence[Turn]) -> str:
+    """The standalone query to search: `question` itself unless it depends on `turns`."""
+    if not turns or not needs_rewrite(question):
+        return question
+    if settings.llm_enabled:
+        try:
+            rewritten = rewrite_with_model(settings, question, turns)
+        except LLMError:
+            rewritten = None
+        if rewritten:
+            return rewritten
+    return carry_entities(question, turns[-1])
+
+
+def rewrite_with_model(settings, question: str, turns: Sequence[Turn]) -> str | None:
+    """Ask the chat model (condense prompt, not streamed); None when its reply is unusable."""
+    from .llm import condense
+
+    reply = condense(settings, question, turns)
+    lines = [ln.strip() for ln in reply.strip().splitlines() if ln.strip()]
+    if not lines:
+        return None
+    line = re.sub(r"^(?:standalone question|السؤال المستقل)\s*[:：]\s*", "", lines[0], flags=re.I)
+    line = line.strip().strip("\"'«»“”`").strip()
+    if not normalize(line) or len(line) > MAX_REWRITE_CHARS:
+        return None
+    return line
+
+
+def _surface_words(text: str) -> list[str]:
+    """Words as written, without diacritics or tatweel (ة and ى kept: they tell suffixes apart)."""
+    return _WORD.findall(_STRIP.sub("", unicodedata.normalize("NFKC", text)))
+
+
+def _bare(word: str) -> str:
+    """Normalised word without a leading conjunction و/ف (when something is left)."""
+    w = _N(word)
+    return w[1:] if len(w) > 3 and w[0] in "وف" else w
+
+
+def _is_question_word(word: str) -> bool:
+    w = _N(word)
+    return w in QUESTION_WORDS or (w[:1] in ("و", "ف") and w[1:] in QUESTION_WORDS)
+
+
+def has_pronoun_suffix(word: str) -> bool:
+    """"زارها", "رئيسه", "قادتهم": a pronoun suffix that points back to something said before."""
+    w = _STRIP.sub("", word)
+    if w[:1] in ("و", "ف") and len(w) > 4:
+        w = w[1:]
+    n = _N(w)
+    if n in _PRONOUN_PREPOSITIONS:
+        return True
+    if n in _NOT_SUFFIXED or n in STOPWORDS or n.startswith("ال"):
+        return False
+    for suffix, min_len in (("هما", 5), ("هم", 5), ("ها", 4), ("ه", 4)):
+        if w.endswith(suffix) and len(w) >= min_len:
+            return True  # "ه" here is a real ه: a final ة was not folded by _STRIP
+    return False
+
+
+def content_words(text: str) -> list[str]:
+    """Normalised words that carry meaning: no stop-words, question words or references."""
+    return [w for w in tokenize(text, stem_words=False)
+            if not _is_question_word(w) and w not in _DEMONSTRATIVES]
+
+
+def needs_rewrite(question: str) -> bool:
+    """Does the question lean on an earlier turn? (Only asked when there is a history.)"""
+    raw = _surface_words(question)
+    if not raw:
+        return False
+    first = _N(raw[0])
+    if first[:1] == "و" and first[1:] in QUESTION_WORDS:  # "ومتى", "وكم", "وماذا"
+        return True
+    opening = [_N(w) for w in raw[:4]]
+    if any(" ".join(opening[:n]) in _WHAT_ABOUT for n in (2, 3)):
+        return True
+    if first in ("and", "also"):
+        return True
+    for word in raw:
+        n = _N(word)
+        if n in _DEMONSTRATIVES or n in _ENGLISH_REFERENCES or has_pronoun_suffix(word):
+            return True
+    return len(raw) <= SHORT_TOTAL_WORDS and len(content_words(question)) <= SHORT_CONTENT_WORDS
+
+
+def carry_entities(question: str, previous: Turn) -> str:
+    """Offline rewrite: the question plus the content words of the previous standalone query.
+
+    "ومتى زارها؟" after "من هو رئيس كازاخستان؟" becomes "متى زارها رئيس كازاخستان؟".
+    Deterministic: words keep their order and spelling from the previous query.
+    """
+    source = previous.query or previous.question
+    present = {_bare(w) for w in _surface_words(question)}
+    present_stems = set(tokenize(question))
+    carried: list[str] = []
+    seen: set[str] = set()
+    for word in _surface_words(source):
+        n = _N(word)
+        if (n in STOPWORDS or _is_question_word(word) or n in _DEMONSTRATIVES
+                or n in _ENGLISH_REFERENCES or n in _PRONOUN_PREPOSITIONS
+                or n.isdigit() and len(n) < 3):
+            continue
+        if _bare(word) in present or n in seen or set(tokenize(word)) <= present_stems:
+            continue
+        seen.add(n)
+        carried.append(word)
+        if len(carried) == MAX_CARRIED_WORDS:
+            break
+    if not carried:
+        return question
+    core = question.strip()
+    mark = "؟" if core.endswith("؟") else "?" if core.endswith("?") else ""
+    core = core.rstrip("؟?!. ").strip()
+    head, _, rest = core.partition(" ")
+    if _N(head)[:1] == "و" and _N(head)[1:] in QUESTION_WORDS:
+        core = (head[1:] + " " + rest).strip()  # "ومتى زارها" → "متى زارها"
+    return f"{core} {' '.join(carried)}{mark}"

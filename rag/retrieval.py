@@ -1,0 +1,156 @@
+"""Hybrid retrieval: Chroma vectors and BM25 over stemmed Arabic tokens, fused by rank.
+
+Reciprocal rank fusion needs no score calibration between the two sides. A cap per source
+keeps one article from filling every slot when several articles tell the same story.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+from .analysis import tokenize
+from .types import Hit, Passage
+
+RRF_K = 10
+BM25_WEIGHT = 1.0
+VECTOR_WEIGHT = 0.3  # set from bench/tune_fusion.py (ARCD-train), see bench/README.md
+CANDIDATES = 50  # per side, before fusion
+
+
+class BM25:
+    """Okapi BM25 (bm25s, Lucene variant) over `analysis.tokenize` tokens."""
+
+    def __init__(self, token_lists: Sequence[list[str]], k1: float = 1.5, b: float = 0.75):
+        import bm25s
+
+        self.n = len(token_lists)
+        self.df: Counter[str] = Counter()
+        for toks in token_lists:
+            self.df.update(set(toks))
+        self.vocab = {t: i for i, t in enumerate(sorted(self.df))}
+        ids = [[self.vocab[t] for t in toks] for toks in token_lists]
+        self._model = bm25s.BM25(k1=k1, b=b)
+        if self.n:
+            self._model.index((ids, self.vocab), show_progress=False)
+
+    def idf(self, token: str) -> float:
+        """Tokens the corpus lacks get the highest weight: a question about them is unmatched."""
+        df = self.df.get(token, 0)
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        known = [self.vocab[t] for t in query_tokens if t in self.vocab]
+        if not known or not self.n:
+            return np.zeros(self.n, dtype=np.float32)
+        return self._model.get_scores(known)
+
+    def top(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+        scores = self.scores(query_tokens)
+        if not len(scores):
+            return []
+        k = min(k, len(scores))
+        idx = np.argpartition(-scores, k - 1)[:k]
+        idx = idx[np.argsort(-scores[idx], kind="stable")]
+        return [(int(i), float(scores[i])) for i in idx if scores[i] > 0]
+
+
+class HybridRetriever:
+    """BM25 + vectors over the passages of one index."""
+
+    def __init__(self, passages: list[Passage], store, *, mode: str = "hybrid",
+                 per_source: int | None = None, vector_weight: float = VECTOR_WEIGHT,
+                 rrf_k: int = RRF_K):
+        self.passages = passages
+        self.by_id = {p.id: i for i, p in enumerate(passages)}
+        self.tokens = [tokenize(p.text) for p in passages]
+        self.bm25 = BM25(self.tokens)
+        self.store = store
+        self.mode = mode  # "hybrid", "bm25" or "vector" (the last two for benchmarks)
+        self.per_source = per_source
+        self.vector_weight = vector_weight
+        self.rrf_k = rrf_k
+
+    @classmethod
+    def from_store(cls, store, settings=None, **kwargs) -> "HybridRetriever":
+        return cls(store.passages(), store, **kwargs)
+
+    def _ranked(self, query: str, n: int) -> list[tuple[int, float, int | None, int | None]]:
+        """(passage index, fused score, bm25 rank, vector rank), best first."""
+        bm25_ranks: dict[int, int] = {}
+        vec_ranks: dict[int, int] = {}
+        if self.mode in ("hybrid", "bm25"):
+            for rank, (i, _) in enumerate(self.bm25.top(tokenize(query), n), 1):
+                bm25_ranks[i] = rank
+        if self.mode in ("hybrid", "vector") and self.store is not None:
+            vector = self.store.embeddings.embed_query(query)
+            for rank, (pid, _) in enumerate(self.store.query(vector, n), 1):
+                if pid in self.by_id:
+                    vec_ranks[self.by_id[pid]] = rank
+        fused = []
+        for i in set(bm25_ranks) | set(vec_ranks):
+            score = 0.0
+            if i in bm25_ranks:
+                score += BM25_WEIGHT / (self.rrf_k + bm25_ranks[i])
+            if i in vec_ranks:
+                score += self.vector_weight / (self.rrf_k + vec_ranks[i])
+            fused.append((i, score, bm25_ranks.get(i), vec_ranks.get(i)))
+        fused.sort(key=lambda x: (-x[1], x[0]))
+        return fused
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """Top-k passages; at most `per_source` (default ceil(k/2)) from one file while
+        other files still have candidates."""
+        ranked = self._ranked(query, max(CANDIDATES, 4 * k))
+        cap = self.per_source or max(1, math.ceil(k / 2))
+        chosen, spill, per = [], [], Counter()
+        for i, score, br, vr in ranked:
+            hit = Hit(self.passages[i], score, br, vr)
+            if per[hit.passage.source] < cap:
+                per[hit.passage.source] += 1
+                chosen.append(hit)
+            else:
+                spill.append(hit)
+            if len(chosen) == k:
+                break
+        if len(chosen) < k:  # only one or two files matched: fill from what the cap held back
+            chosen.extend(spill[: k - len(chosen)])
+            chosen.sort(key=lambda h: -h.score)
+        return chosen
+
+    def rank_sources(self, query: str, k: int) -> list[str]:
+        """Distinct source files, best first (for document-level benchmarks)."""
+        seen: list[str] = []
+        for i, _, _, _ in self._ranked(query, max(CANDIDATES, 4 * k)):
+            source = self.passages[i].source
+            if source not in seen:
+                seen.append(source)
+                if len(seen) == k:
+                    break
+        return seen
+
+
+def langchain_retriever(retriever: HybridRetriever, k: int):
+    """Wrap a HybridRetriever as a LangChain `BaseRetriever` (imported only when asked for)."""
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document as LCDocument
+    from langchain_core.retrievers import BaseRetriever
+
+    class SanadRetriever(BaseRetriever):
+        """Hybrid BM25 + vector retrieval over an Arabic corpus."""
+
+        inner: object
+        k: int = 5
+
+        def _get_relevant_documents(self, query: str, *,
+                                    run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+            return [LCDocument(page_content=h.passage.text, id=h.passage.id,
+                               metadata={"source": h.passage.source, "start": h.passage.start,
+                                         "end": h.passage.end, "score": h.score,
+                                         "title": h.passage.title})
+                    for h in self.inner.search(query, self.k)]
+
+    return SanadRetriever(inner=retriever, k=k)

@@ -1,0 +1,126 @@
+"""One frozen settings object, read from the environment once and passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from .errors import ConfigError
+
+DEFAULT_CORPUS_DIR = "corpus"
+DEFAULT_INDEX_DIR = ".sanad"
+DEFAULT_COLLECTION = "sanad"
+DEFAULT_CHUNK_TARGET = 450  # characters; about three news sentences
+DEFAULT_CHUNK_OVERLAP = 120  # characters carried from the previous passage
+DEFAULT_TOP_K = 5
+DEFAULT_EMBEDDING = "hashing-ngram-v1"
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _float(env, name, default)
+    if value != int(value) or value < 0:
+        raise ConfigError(f"{name} must be a whole number, not {env.get(name)!r}.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Build with `Settings.from_env()` and `replace(...)`."""
+
+    corpus_dir: Path = Path(DEFAULT_CORPUS_DIR)
+    index_dir: Path = Path(DEFAULT_INDEX_DIR)
+    chroma_url: str | None = None
+    collection: str = DEFAULT_COLLECTION
+    chunk_target: int = DEFAULT_CHUNK_TARGET
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    top_k: int = DEFAULT_TOP_K
+    embedding: str = DEFAULT_EMBEDDING
+    model: str = DEFAULT_MODEL
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    offline: bool = False
+    fallback: bool = True
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_retries: int = DEFAULT_MAX_RETRIES
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+    rtl: str = "auto"
+    data_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Read `SANAD_*` and `OPENAI_*` variables; keyword overrides (CLI flags) win."""
+        env = os.environ if env is None else env
+        values: dict = {
+            "corpus_dir": Path(env.get("SANAD_CORPUS_DIR") or DEFAULT_CORPUS_DIR),
+            "index_dir": Path(env.get("SANAD_INDEX_DIR") or DEFAULT_INDEX_DIR),
+            "chroma_url": env.get("SANAD_CHROMA_URL") or None,
+            "collection": env.get("SANAD_COLLECTION") or DEFAULT_COLLECTION,
+            "chunk_target": _int(env, "SANAD_CHUNK_TARGET", DEFAULT_CHUNK_TARGET),
+            "chunk_overlap": _int(env, "SANAD_CHUNK_OVERLAP", DEFAULT_CHUNK_OVERLAP),
+            "top_k": _int(env, "SANAD_TOP_K", DEFAULT_TOP_K),
+            "embedding": env.get("SANAD_EMBEDDINGS") or DEFAULT_EMBEDDING,
+            "model": env.get("SANAD_MODEL") or DEFAULT_MODEL,
+            "base_url": env.get("OPENAI_BASE_URL") or None,
+            "api_key": env.get("OPENAI_API_KEY") or None,
+            "offline": _flag(env.get("SANAD_OFFLINE")),
+            "timeout_s": _float(env, "SANAD_TIMEOUT", DEFAULT_TIMEOUT_S),
+            "max_retries": _int(env, "SANAD_MAX_RETRIES", DEFAULT_MAX_RETRIES),
+            "lock_timeout_s": _float(env, "SANAD_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S),
+            "rtl": (env.get("SANAD_RTL") or "auto").strip().lower(),
+            "data_dir": Path(env["SANAD_DATA_DIR"]) if env.get("SANAD_DATA_DIR") else None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes) -> "Settings":
+        new = dataclasses.replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        if self.chunk_target < 50:
+            raise ConfigError("The chunk target must be at least 50 characters.")
+        if not 0 <= self.chunk_overlap < self.chunk_target:
+            raise ConfigError("The chunk overlap must be smaller than the chunk target.")
+        if self.top_k < 1:
+            raise ConfigError("k must be at least 1.")
+        if self.rtl not in {"auto", "on", "off"}:
+            raise ConfigError(f"SANAD_RTL must be auto, on or off, not {self.rtl!r}.")
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise ConfigError(f"The Chroma URL must start with http:// or https://: {self.chroma_url!r}.")
+
+    @property
+    def llm_enabled(self) -> bool:
+        """A chat model is used when not offline and a key or a base URL is configured."""
+        return not self.offline and bool(self.api_key or self.base_url)
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """Where the chat keeps conversations: SANAD_DATA_DIR, else $XDG_DATA_HOME/sanad."""
+        if self.data_dir is not None:
+            return self.data_dir
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "sanad"

@@ -1,0 +1,1 @@
+"""Screens: the chat, the source viewer, the conversation list, help."""
