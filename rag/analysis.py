@@ -202,11 +202,29 @@ def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
     return [tokenize(t) for t in texts]
 
 
+_WHICH_KIND = {normalize(w): kind for words_, kind in (
+    ("سنة سنه عام يوم أيام تاريخ شهر ساعة ساعه وقت قرن موعد توقيت أسبوع", "date"),
+    ("مكان مدينة مدينه دولة دوله بلد منطقة منطقه عاصمة عاصمه موقع منتدى", "place"),
+    ("عدد نسبة نسبه كمية كميه", "number"),
+) for w in words_.split()}
+
+
 def question_kind(question: str) -> str | None:
-    """The expected kind of answer, from the first question word found (or None)."""
-    for w in words(question)[:4]:
-        if w in QUESTION_WORDS:
-            return QUESTION_WORDS[w]
+    """The expected kind of answer, from the first question word found (or None).
+
+    "أي" takes the kind of the noun after it: في أي سنة → date, في أي مدينة → place.
+    """
+    ws = words(question)
+    for i, w in enumerate(ws[:4]):
         if w.startswith("و") and w[1:] in QUESTION_WORDS:  # "ومتى", "وكم"
-            return QUESTION_WORDS[w[1:]]
+            w = w[1:]
+        if w.startswith("ب") and w[1:] in QUESTION_WORDS:  # "بأي"
+            w = w[1:]
+        if w in QUESTION_WORDS:
+            kind = QUESTION_WORDS[w]
+            if kind in ("which", "what") and i + 1 < len(ws):
+                nxt = ws[i + 1]
+                nxt = nxt[2:] if nxt.startswith("ال") else nxt
+                return _WHICH_KIND.get(nxt, kind)
+            return kind
     return None

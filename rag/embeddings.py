@@ -12,7 +12,6 @@ import zlib
 from functools import lru_cache
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from .analysis import STOPWORDS, normalize, stem
 from .errors import ConfigError, IndexStoreError
@@ -70,9 +69,7 @@ def hashing_vector(text: str) -> list[float]:
     return vec.tolist()
 
 
-class HashingEmbeddings(Embeddings):
-    """The offline default, as a LangChain `Embeddings`."""
-
+class _HashingMixin:
     name = HASHING_NAME
     dimension = HASHING_DIM
 
@@ -83,7 +80,33 @@ class HashingEmbeddings(Embeddings):
         return hashing_vector(text)
 
 
-class RemoteEmbeddings(Embeddings):
+class HashingEmbedder(_HashingMixin):
+    """The offline default without LangChain: what the store uses, so that a cold
+    `sanad ask` does not pay for importing langchain_core."""
+
+
+def __getattr__(name: str):
+    """`HashingEmbeddings` and `RemoteEmbeddings` subclass LangChain's `Embeddings`; they
+    are built on first use so that importing this module stays cheap."""
+    if name in ("HashingEmbeddings", "RemoteEmbeddings"):
+        return _langchain_classes()[name]
+    raise AttributeError(name)
+
+
+@lru_cache(maxsize=1)
+def _langchain_classes() -> dict:
+    from langchain_core.embeddings import Embeddings
+
+    class HashingEmbeddings(_HashingMixin, Embeddings):
+        """The offline default, as a LangChain `Embeddings`."""
+
+    class RemoteEmbeddings(_RemoteMixin, Embeddings):
+        """An OpenAI-compatible `/embeddings` model, as a LangChain `Embeddings`."""
+
+    return {"HashingEmbeddings": HashingEmbeddings, "RemoteEmbeddings": RemoteEmbeddings}
+
+
+class _RemoteMixin:
     """An OpenAI-compatible `/embeddings` model; the dimension is learned from its vectors."""
 
     def __init__(self, inner, name: str):
@@ -111,11 +134,12 @@ def _remote_call(fn, arg):
                               f"({type(exc).__name__}: {str(exc)[:200]}).") from None
 
 
-def make_embeddings(settings) -> Embeddings:
+def make_embeddings(settings, langchain: bool = True):
     """The embeddings the settings name: the offline hashing default, or a model served at
-    an OpenAI-compatible `/embeddings` endpoint (SANAD_EMBEDDINGS=model-name)."""
+    an OpenAI-compatible `/embeddings` endpoint (SANAD_EMBEDDINGS=model-name). With
+    `langchain=False` the offline one comes without LangChain (same vectors)."""
     if settings.embedding == HASHING_NAME:
-        return HashingEmbeddings()
+        return _langchain_classes()["HashingEmbeddings"]() if langchain else HashingEmbedder()
     if settings.offline or not (settings.base_url or settings.api_key):
         raise ConfigError(f"The embedding model {settings.embedding!r} needs a server: set "
                           "OPENAI_BASE_URL or OPENAI_API_KEY, or unset SANAD_EMBEDDINGS.")
@@ -125,4 +149,4 @@ def make_embeddings(settings) -> Embeddings:
                              api_key=settings.api_key or "not-needed",
                              check_embedding_ctx_length=False, timeout=settings.timeout_s,
                              max_retries=settings.max_retries)
-    return RemoteEmbeddings(inner, f"openai:{settings.embedding}")
+    return _langchain_classes()["RemoteEmbeddings"](inner, f"openai:{settings.embedding}")

@@ -17,7 +17,7 @@ from functools import lru_cache
 from .analysis import normalize, question_kind, sentence_spans, tokenize, words
 from .types import Answer, Citation, Hit
 
-# Chosen by bench/calibrate.py on ARCD-train (not on tests/qa): see bench/README.md.
+# Chosen by bench/fit_answerer.py on ARCD-train and TyDi (never on tests/qa): bench/README.md.
 ANSWER_THRESHOLD = 0.33
 SECOND_SENTENCE_RATIO = 0.85  # a second sentence is added when it scores this close to the best
 MAX_SENTENCES = 2

@@ -189,4 +189,4 @@ def _meta(p: Passage, sha256: str, n: int, chunking: str) -> dict:
 def open_store(settings) -> Store:
     from .embeddings import make_embeddings
 
-    return Store(settings, make_embeddings(settings))
+    return Store(settings, make_embeddings(settings, langchain=False))

@@ -1,0 +1,69 @@
+"""Latency of answering on the corpus: warm `Assistant.ask` and a cold `sanad ask` process.
+
+Targets (issue 2): warm p50 < 50 ms; cold `sanad ask` with the index built < 2.5 s wall.
+
+    .venv/bin/python bench/bench_latency.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag import Assistant, Settings  # noqa: E402
+from rag.evaluation import load_cases  # noqa: E402
+
+COLD_RUNS = 5
+
+
+def main() -> None:
+    questions = [c.question for c in load_cases(ROOT / "tests" / "qa" / "corpus_qa.jsonl")]
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus, index = Path(tmp) / "corpus", Path(tmp) / "index"
+        shutil.copytree(ROOT / "corpus", corpus)
+        settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=index)
+        assistant = Assistant(settings)
+        t0 = time.perf_counter()
+        assistant.index()
+        index_s = time.perf_counter() - t0
+        assistant.ask(questions[0])  # warm: opens the store, builds BM25
+        warm = []
+        for q in questions * 3:
+            t = time.perf_counter()
+            assistant.ask(q)
+            warm.append((time.perf_counter() - t) * 1000)
+        sanad = Path(sys.executable).with_name("sanad")
+        cmd = [str(sanad), "ask", "--offline", "--corpus", str(corpus), "--index", str(index),
+               "متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SANAD_"))}
+        cold = []
+        for _ in range(COLD_RUNS):
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
+            cold.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        subprocess.run([str(sanad), "--help"], check=True, capture_output=True, env=env)
+        help_s = time.perf_counter() - t
+    print(json.dumps({
+        "index_corpus_s": round(index_s, 3),
+        "warm_ask_ms_p50": round(statistics.median(warm), 2),
+        "warm_ask_ms_p95": round(sorted(warm)[int(0.95 * (len(warm) - 1))], 2),
+        "warm_ask_n": len(warm),
+        "cold_sanad_ask_s_median": round(statistics.median(cold), 3),
+        "cold_sanad_ask_s_max": round(max(cold), 3),
+        "sanad_help_s": round(help_s, 3),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
