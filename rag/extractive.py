@@ -185,7 +185,8 @@ def answer(question: str, query: str, hits: list[Hit], retriever, document=None)
             break
         chosen.append(c)
     parts, citations = [], []
-    for n, c in enumerate(chosen, 1):
+    for c in chosen:
+        n = c.hit_rank + 1  # marker n names passages[n - 1], as in LLM answers
         p = c.hit.passage
         parts.append(f"{c.text} [{n}]")
         citations.append(Citation(marker=n, source=p.source, passage_id=p.id, start=c.start,

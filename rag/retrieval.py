@@ -17,7 +17,7 @@ from .types import Hit, Passage
 
 RRF_K = 10
 BM25_WEIGHT = 1.0
-VECTOR_WEIGHT = 0.3  # set from bench/tune_fusion.py (ARCD-train), see bench/README.md
+VECTOR_WEIGHT = 0.2  # set from bench/tune_fusion.py (ARCD-train), see bench/README.md
 CANDIDATES = 50  # per side, before fusion
 
 

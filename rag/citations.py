@@ -1,0 +1,143 @@
+"""Check a model's citations against the passages it was given. Deterministic; no model.
+
+The model ends sentences with markers (`[1]`, `[2][3]`, `[2, 3]`) and puts a short verbatim
+quote in «» before them. For every marker:
+
+- a number that names no retrieved passage (< 1 or > len(hits)) is removed from the text and
+  reported in `dropped_markers`;
+- otherwise the quotes before it are looked for in the cited passage (then in the whole file)
+  after Arabic normalisation, as whole words and at least two of them; the closest one found
+  gives exact original offsets and `verified=True`, with `quote` the file's own characters;
+- a quote that cannot be found gives `verified=False`, the passage span, and the model's quote;
+- a marker with no quote at all gives `verified=False`, the passage span and its text: there
+  was nothing to check, so it is not presented as checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .analysis import normalize, normalize_with_offsets
+from .errors import SanadError
+from .types import Citation, Document, Hit
+
+_GROUP = r"\[\s*\d{1,3}(?:\s*[,،]\s*\d{1,3})*\s*\]"
+MARKER_RUN = re.compile(rf"[ \t]*{_GROUP}(?:[ \t]*{_GROUP})*")
+_GROUP_RE = re.compile(_GROUP)
+_NUMBER = re.compile(r"\d{1,3}")
+_QUOTES = re.compile(r"«([^«»\n]+)»|“([^“”\n]+)”|\"([^\"\n]+)\"")
+_ELLIPSIS = re.compile(r"\s*(?:\.\.\.+|…)\s*")
+_CLITICS = re.compile(r"[وف]?[بلكس]?(?:ال)?")  # prefixes a quote may leave out
+MIN_QUOTE_WORDS = 2  # a one-word "quote" is found almost anywhere: it checks nothing
+
+
+@dataclass
+class Checked:
+    """The answer text with bad markers removed, its citations, and the dropped numbers."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    dropped_markers: list[int] = field(default_factory=list)
+
+
+def marker_numbers(text: str) -> list[int]:
+    """Every marker number in the text, in order (as written, valid or not)."""
+    return [int(n) for g in _GROUP_RE.findall(text) for n in _NUMBER.findall(g)]
+
+
+def quotes_before(segment: str) -> list[str]:
+    """Quotes in a sentence segment, closest to its end first."""
+    found = [next(g for g in m.groups() if g is not None) for m in _QUOTES.finditer(segment)]
+    return [q.strip() for q in reversed(found) if q.strip()]
+
+
+def locate(text: str, quote: str, start: int = 0, end: int | None = None) -> tuple[int, int] | None:
+    """Original (start, end) of `quote` within text[start:end], after Arabic normalisation.
+
+    The quote must match whole words (a leading clitic such as و ب ل ال in the text is
+    allowed) and have at least MIN_QUOTE_WORDS words. A quote with an ellipsis ("A ... B")
+    must have its parts in order; the span covers them all.
+    """
+    end = len(text) if end is None else end
+    parts = [t for t in (normalize(p) for p in _ELLIPSIS.split(quote)) if t]
+    if sum(len(t.split()) for t in parts) < MIN_QUOTE_WORDS:
+        return None
+    norm, offsets = normalize_with_offsets(text[start:end])
+    first, pos = None, 0
+    for part in parts:
+        at = _find_words(norm, part, pos)
+        if at < 0:
+            return None
+        first = at if first is None else first
+        pos = at + len(part)
+    return start + offsets[first], start + offsets[pos - 1] + 1
+
+
+def _find_words(norm: str, target: str, pos: int) -> int:
+    at = norm.find(target, pos)
+    while at >= 0:
+        after = at + len(target)
+        word_start = norm.rfind(" ", 0, at) + 1
+        if (after == len(norm) or norm[after] == " ") and _CLITICS.fullmatch(norm[word_start:at]):
+            return at
+        at = norm.find(target, at + 1)
+    return -1
+
+
+def check(text: str, hits: Sequence[Hit], document: Callable[[str], Document]) -> Checked:
+    """Verify every marker of `text` against `hits` (marker n names hits[n - 1])."""
+    out: list[str] = []
+    citations: list[Citation] = []
+    dropped: list[int] = []
+    seen: set[tuple[int, int, int, bool]] = set()
+    docs: dict[str, Document | None] = {}
+    last = 0
+    for run in MARKER_RUN.finditer(text):
+        quotes = quotes_before(text[last:run.start()])
+        kept: list[int] = []
+        for n in (int(x) for g in _GROUP_RE.findall(run.group()) for x in _NUMBER.findall(g)):
+            if not 1 <= n <= len(hits):
+                dropped.append(n)
+                continue
+            if n in kept:
+                continue
+            kept.append(n)
+            citation = _cite(n, hits[n - 1], quotes, document, docs)
+            key = (n, citation.start, citation.end, citation.verified)
+            if key not in seen:
+                seen.add(key)
+                citations.append(citation)
+        out.append(text[last:run.start()])
+        if kept:
+            lead = run.group()[:len(run.group()) - len(run.group().lstrip(" \t"))]
+            out.append(lead + "".join(f"[{n}]" for n in kept))
+        last = run.end()
+    out.append(text[last:])
+    return Checked(text="".join(out), citations=citations, dropped_markers=dropped)
+
+
+def _cite(n: int, hit: Hit, quotes: list[str], document: Callable[[str], Document],
+          docs: dict[str, Document | None]) -> Citation:
+    p = hit.passage
+    if p.source not in docs:
+        try:
+            docs[p.source] = document(p.source)
+        except (SanadError, OSError):
+            docs[p.source] = None
+    doc = docs[p.source]
+    meta = {"title": p.title, "outlet": p.outlet, "date": p.date}
+    if doc is not None and doc.text[p.start:p.end] == p.text:
+        haystack, base, window, whole_file = doc.text, 0, (p.start, p.end), True
+    else:  # the file changed since indexing: only the passage's own text can be checked
+        haystack, base, window, whole_file = p.text, p.start, (0, len(p.text)), False
+    for quote in quotes:
+        span = locate(haystack, quote, *window) or (locate(haystack, quote) if whole_file else None)
+        if span is not None:
+            s, e = span
+            return Citation(marker=n, source=p.source, passage_id=p.id, start=s + base,
+                            end=e + base, quote=haystack[s:e], verified=True, **meta)
+    quote = quotes[0] if quotes else p.text
+    return Citation(marker=n, source=p.source, passage_id=p.id, start=p.start, end=p.end,
+                    quote=quote, verified=False, **meta)

@@ -1,0 +1,133 @@
+"""Citation checking: markers map to passages and spans; bad markers drop; quotes verify or flag."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rag_conftest import assert_citations_mapped, corpus_document, passage_hit
+
+from rag.citations import check, locate, marker_numbers, quotes_before
+from rag.errors import CorpusError
+
+SRC = "004_38e6d22ca08bed6e.txt"
+OTHER = "001_d91d8e31b179f333.txt"
+
+
+def hits():
+    return [passage_hit(SRC, "1992"), passage_hit(SRC, "70 بالمائة"),
+            passage_hit(OTHER, "علاقات دبلوماسية كاملة")]
+
+
+def test_markers_map_to_the_right_files_and_spans():
+    text = ("أقامت كازاخستان «علاقات دبلوماسية مع إسرائيل في عام 1992» [1]. "
+            "ولدى قازاخستان «بالفعل علاقات دبلوماسية كاملة» [3].")
+    out = check(text, hits(), corpus_document)
+    assert out.text == text and out.dropped_markers == []
+    first, third = out.citations
+    assert (first.marker, first.source, first.verified) == (1, SRC, True)
+    assert (third.marker, third.source, third.verified) == (3, OTHER, True)
+    for c, h in ((first, hits()[0]), (third, hits()[2])):
+        doc = corpus_document(c.source)
+        assert doc.text[c.start:c.end] == c.quote
+        assert h.passage.start <= c.start < c.end <= h.passage.end
+        assert c.passage_id == h.passage.id and c.title == h.passage.title
+    assert first.quote == "علاقات دبلوماسية مع إسرائيل في عام 1992"
+
+
+def test_an_invented_marker_is_dropped_and_reported():
+    text = "أقامت كازاخستان «علاقات دبلوماسية مع إسرائيل» [1][9]. وهذا من عندي [9]. وأيضا [0]."
+    out = check(text, hits(), corpus_document)
+    assert out.dropped_markers == [9, 9, 0]
+    assert "[9]" not in out.text and "[0]" not in out.text
+    assert out.text == "أقامت كازاخستان «علاقات دبلوماسية مع إسرائيل» [1]. وهذا من عندي. وأيضا."
+    assert [c.marker for c in out.citations] == [1]
+
+
+def test_grouped_markers_in_every_written_form():
+    assert marker_numbers("a [2][3] b [1, 2] c [٣] d [2،3]") == [2, 3, 1, 2, 3, 2, 3]
+    text = "«علاقات دبلوماسية مع إسرائيل» و«حوالي 70 بالمائة» [1, 2, 7]."
+    out = check(text, hits(), corpus_document)
+    assert out.text == "«علاقات دبلوماسية مع إسرائيل» و«حوالي 70 بالمائة» [1][2]."
+    assert out.dropped_markers == [7]
+    assert [(c.marker, c.verified) for c in out.citations] == [(1, True), (2, True)]
+    assert "70" in out.citations[1].quote
+
+
+def test_quote_found_after_normalisation_maps_back_to_original_characters():
+    # The model writes plain alef/ya and no tatweel; the file is matched exactly anyway.
+    out = check("«وأقامت كازاخستان علاقات دبلوماسيـة مع اسرائيل» [1]", hits(), corpus_document)
+    (c,) = out.citations
+    assert c.verified
+    assert c.quote == "وأقامت كازاخستان علاقات دبلوماسية مع إسرائيل"
+    assert corpus_document(SRC).text[c.start:c.end] == c.quote
+
+
+def test_unfound_quote_is_flagged_never_presented_as_checked():
+    hit = hits()[0]
+    out = check("أقامت كازاخستان «علاقات مع المريخ منذ عام 1800» [1].", [hit], corpus_document)
+    (c,) = out.citations
+    assert c.verified is False
+    assert (c.start, c.end) == (hit.passage.start, hit.passage.end)
+    assert c.quote == "علاقات مع المريخ منذ عام 1800"
+
+
+def test_marker_without_quote_is_unverified_and_spans_the_passage():
+    hit = hits()[1]
+    out = check("معظم السكان مسلمون [1].", [hit], corpus_document)
+    (c,) = out.citations
+    assert not c.verified and c.quote == hit.passage.text
+    assert (c.start, c.end) == (hit.passage.start, hit.passage.end)
+
+
+def test_quote_outside_the_passage_is_found_in_the_same_file():
+    hit = hits()[0]
+    out = check("«حوالي 70 بالمائة من السكان مسلمين» [1]", [hit], corpus_document)
+    (c,) = out.citations
+    assert c.verified and not hit.passage.start <= c.start < hit.passage.end
+    assert corpus_document(SRC).text[c.start:c.end] == c.quote
+
+
+def test_one_word_or_partial_word_quotes_verify_nothing():
+    hit = hits()[0]
+    assert not check("«كازاخستان» [1]", [hit], corpus_document).citations[0].verified
+    assert locate("علاقات دبلوماسية", "لاقات دبلوما") is None  # inside words
+    assert locate("وبالعلاقات الدبلوماسية", "العلاقات الدبلوماسية") == (2, 22)  # clitic prefix
+
+
+def test_quote_with_ellipsis_must_keep_its_parts_in_order():
+    doc = corpus_document(SRC).text
+    span = locate(doc, "وأقامت كازاخستان علاقات … الاتحاد السوفيتي")
+    assert span is not None and doc[span[0]:span[1]].startswith("وأقامت كازاخستان")
+    assert doc[span[0]:span[1]].endswith("الاتحاد السوفيتي")
+    assert locate(doc, "الاتحاد السوفيتي … وأقامت كازاخستان علاقات") is None
+
+
+def test_closest_quote_wins_and_other_quote_styles_count():
+    assert quotes_before('قال "أولا هنا" ثم «ثانيا هنا»') == ["ثانيا هنا", "أولا هنا"]
+    out = check("قال “علاقات دبلوماسية مع إسرائيل في عام 1992” [1]", hits(), corpus_document)
+    assert out.citations[0].verified
+
+
+def test_unreadable_file_falls_back_to_the_passage_text():
+    def missing(source):
+        raise CorpusError("gone")
+
+    hit = hits()[0]
+    out = check("«علاقات دبلوماسية مع إسرائيل» [1]", [hit], missing)
+    (c,) = out.citations
+    assert c.verified and hit.passage.start <= c.start < c.end <= hit.passage.end
+    assert corpus_document(SRC).text[c.start:c.end] == c.quote
+
+
+def test_repeated_citation_is_listed_once():
+    text = "«علاقات دبلوماسية مع إسرائيل» [1]. ثم «علاقات دبلوماسية مع إسرائيل» [1]."
+    assert len(check(text, hits(), corpus_document).citations) == 1
+
+
+def test_offline_answers_cite_the_passage_their_marker_names(assistant):
+    """Marker [n] names passages[n - 1] in offline answers too, as in LLM answers."""
+    qa = Path(__file__).resolve().parents[1] / "qa" / "corpus_qa.jsonl"
+    for line in qa.read_text(encoding="utf-8").splitlines():
+        answer = assistant.ask(json.loads(line)["question"])
+        assert_citations_mapped(answer)

@@ -1,0 +1,141 @@
+"""Follow-up questions: detected deterministically, rewritten only when needed, and the rewritten
+query is what reaches the retriever (offline heuristic and the model's condense prompt)."""
+
+from __future__ import annotations
+
+import pytest
+from rag_conftest import Reply, assert_citations_mapped
+
+from rag import Settings
+from rag.followup import carry_entities, has_pronoun_suffix, needs_rewrite, rewrite_query
+from rag.types import Done, QueryRewritten, Turn
+
+PRESIDENT = Turn(question="من هو رئيس كازاخستان؟", answer="قاسم جومارت توكاييف [1].")
+ACCORDS = Turn(question="هل انضمت كازاخستان إلى الاتفاقات الإبراهيمية؟", answer="نعم [1].")
+
+
+@pytest.mark.parametrize("question", [
+    "ومتى زارها؟", "وماذا عن أذربيجان؟", "ما رأي رئيسها؟", "وكم عدد سكانها؟",
+    "ما موقف روسيا من هذه الخطوة؟", "ماذا قال عنهم؟", "متى؟", "لماذا؟", "من هو ويتكوف؟",
+    "What about Azerbaijan?", "When did he visit?",
+])
+def test_dependent_questions_are_detected(question):
+    assert needs_rewrite(question)
+
+
+@pytest.mark.parametrize("question", [
+    "ما نسبة المسلمين بين سكان كازاخستان؟",
+    "في أي سنة أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟",
+    "ما هي مذكرة التفاهم الموقعة بين البلدين في واشنطن؟",
+    "كيف ردت الحكومة الكازاخستانية على الانتقادات؟",
+    "Who is the president of Kazakhstan?",
+])
+def test_standalone_questions_are_left_alone(question):
+    assert not needs_rewrite(question)
+    settings = Settings.from_env(env={}, offline=True)
+    assert rewrite_query(settings, question, [PRESIDENT]) == question
+
+
+def test_pronoun_suffixes_are_told_apart_from_look_alikes():
+    assert all(map(has_pronoun_suffix, ["زارها", "رئيسه", "قادتهم", "عنها", "لهما", "وسكانها"]))
+    assert not any(map(has_pronoun_suffix, ["الاتفاقية", "الله", "مهم", "تفاهم", "اتجاه",
+                                             "كازاخستان", "الدولة", "انها"]))
+
+
+def test_no_history_no_rewrite():
+    settings = Settings.from_env(env={}, offline=True)
+    assert rewrite_query(settings, "ومتى زارها؟", []) == "ومتى زارها؟"
+
+
+def test_offline_heuristic_carries_the_previous_standalone_query():
+    assert carry_entities("ومتى زارها؟", PRESIDENT) == "متى زارها رئيس كازاخستان؟"
+    assert (carry_entities("وماذا عن أذربيجان؟", ACCORDS)
+            == "ماذا عن أذربيجان انضمت كازاخستان الاتفاقات الإبراهيمية؟")
+    # a rewritten earlier turn hands on its standalone query, not its raw question
+    chained = Turn(question="ومتى زارها؟", answer="…", query="متى زارها رئيس كازاخستان؟")
+    assert carry_entities("ولماذا؟", chained) == "لماذا زارها رئيس كازاخستان؟"
+    # words already in the question are not repeated
+    assert carry_entities("ما عاصمة كازاخستان؟", PRESIDENT) == "ما عاصمة كازاخستان رئيس؟"
+
+
+def test_heuristic_is_deterministic():
+    runs = {rewrite_query(Settings.from_env(env={}, offline=True), "وكم عدد سكانها؟",
+                          [PRESIDENT, ACCORDS]) for _ in range(5)}
+    assert runs == {"كم عدد سكانها انضمت كازاخستان الاتفاقات الإبراهيمية؟"}
+
+
+def test_llm_mode_asks_the_model_with_the_condense_prompt(llm_server, llm_settings):
+    llm_server.script(Reply(chunks=["متى زار رئيس كازاخستان البيت الأبيض؟"]))
+    query = rewrite_query(llm_settings, "ومتى زارها؟", [PRESIDENT])
+    assert query == "متى زار رئيس كازاخستان البيت الأبيض؟"
+    (request,) = llm_server.chat_requests
+    body = request["body"]
+    assert not body.get("stream")
+    assert "standalone question" in body["messages"][0]["content"]
+    user = body["messages"][-1]["content"]
+    assert "من هو رئيس كازاخستان؟" in user and "Follow-up question: ومتى زارها؟" in user
+    assert "[1]" not in user  # earlier markers mean nothing to the condenser
+
+
+@pytest.mark.parametrize("reply", [Reply(status=500), Reply(chunks=["   "])])
+def test_llm_rewrite_falls_back_to_the_heuristic(llm_server, llm_settings, reply):
+    llm_server.script(reply)
+    assert rewrite_query(llm_settings, "ومتى زارها؟", [PRESIDENT]) == "متى زارها رئيس كازاخستان؟"
+
+
+def test_llm_mode_does_not_ask_for_standalone_questions(llm_server, llm_settings):
+    question = "في أي سنة أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟"
+    assert rewrite_query(llm_settings, question, [PRESIDENT]) == question
+    assert llm_server.chat_requests == []
+
+
+def _spy_retrieve(assistant, monkeypatch) -> list[str]:
+    seen: list[str] = []
+    real = assistant.retrieve
+
+    def retrieve(query, k=None):
+        seen.append(query)
+        return real(query, k)
+
+    monkeypatch.setattr(assistant, "retrieve", retrieve)
+    return seen
+
+
+def test_offline_rewritten_query_reaches_the_retriever(assistant, monkeypatch):
+    seen = _spy_retrieve(assistant, monkeypatch)
+    first = assistant.ask("من هو رئيس كازاخستان؟")
+    events = list(assistant.stream("ومتى زار البيت الأبيض؟", history=[first]))
+    answer = events[-1].answer
+    assert isinstance(events[-1], Done)
+    assert seen == ["من هو رئيس كازاخستان؟", answer.query]
+    assert events[0] == QueryRewritten(answer.query)
+    assert answer.rewritten and "كازاخستان" in answer.query and "البيت الأبيض" in answer.query
+    assert_citations_mapped(first)
+    assert_citations_mapped(answer)
+
+
+def test_llm_rewritten_query_reaches_the_retriever(llm_assistant, llm_server, monkeypatch):
+    seen = _spy_retrieve(llm_assistant, monkeypatch)
+    standalone = "متى زار رئيس كازاخستان البيت الأبيض؟"
+    llm_server.script(Reply(chunks=[standalone]))  # the condense call; the answer uses the default
+    answer = llm_assistant.ask("ومتى زارها؟", history=[PRESIDENT])
+    assert seen == [standalone] and answer.query == standalone and answer.mode == "llm"
+    condense, answer_request = llm_server.chat_requests
+    assert not condense["body"].get("stream") and answer_request["body"]["stream"]
+    prompt = answer_request["body"]["messages"][-1]["content"]
+    assert "Question: ومتى زارها؟" in prompt and f"retrieved for: {standalone}" in prompt
+    # the history reaches the answering model too, without its old markers
+    roles = [m["role"] for m in answer_request["body"]["messages"]]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert answer_request["body"]["messages"][2]["content"] == "قاسم جومارت توكاييف."
+    assert_citations_mapped(answer)
+
+
+def test_standalone_question_with_history_is_searched_as_asked(llm_assistant, llm_server):
+    question = "ما نسبة المسلمين بين سكان كازاخستان؟"
+    events = list(llm_assistant.stream(question, history=[PRESIDENT]))
+    assert not any(isinstance(e, QueryRewritten) for e in events)
+    answer = events[-1].answer
+    assert answer.query == question and not answer.rewritten
+    assert len(llm_server.chat_requests) == 1  # no condense call
+    assert_citations_mapped(answer)
