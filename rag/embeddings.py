@@ -140,7 +140,10 @@ def make_embeddings(settings, langchain: bool = True):
     `langchain=False` the offline one comes without LangChain (same vectors)."""
     if settings.embedding == HASHING_NAME:
         return _langchain_classes()["HashingEmbeddings"]() if langchain else HashingEmbedder()
-    if settings.offline or not (settings.base_url or settings.api_key):
+    if settings.offline:
+        raise ConfigError(f"sanad is offline, but the embedding model {settings.embedding!r} "
+                          "needs a server; unset SANAD_EMBEDDINGS to use the offline embeddings.")
+    if not (settings.base_url or settings.api_key):
         raise ConfigError(f"The embedding model {settings.embedding!r} needs a server: set "
                           "OPENAI_BASE_URL or OPENAI_API_KEY, or unset SANAD_EMBEDDINGS.")
     from langchain_openai import OpenAIEmbeddings
