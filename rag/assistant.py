@@ -99,6 +99,18 @@ class Assistant:
             self._retriever = HybridRetriever.from_store(self.store, self.settings)
         return self._retriever
 
+    def warm_up(self) -> None:
+        """Open retrieval and, in LLM mode, import the chat client before the first question,
+        so a UI can pay these costs while the person is still typing."""
+        self.retriever
+        if self.settings.llm_enabled:
+            from . import llm
+
+            try:
+                llm.chat_model(self.settings)  # imports langchain_openai; sends nothing
+            except LLMError:
+                pass  # e.g. no key for api.openai.com: the first question says so
+
     def retrieve(self, query: str, k: int | None = None) -> list[Hit]:
         return self.retriever.search(query, k or self.settings.top_k)
 

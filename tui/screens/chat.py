@@ -1,0 +1,416 @@
+"""The main screen: chat log, sources panel, input, status line.
+
+Retrieval, generation and indexing run in thread workers that post `tui.messages` back; this
+screen is the only place that changes widgets in response, so the UI never waits on them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from rag.errors import SanadError
+from rag.types import Answer, CitationsReady, Done, Notice, QueryRewritten, TextDelta
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+from textual.worker import get_current_worker
+
+from ..export import conversation_markdown, export_path
+from ..markdown import Block
+from ..messages import (AnswerChosen, AnswerEvent, AnswerFailed, CitationChosen, DocumentLoaded,
+                        IndexFailed, StatsLoaded)
+from ..widgets.bidi import BidiText
+from ..widgets.chat import AnswerView, ChatLog, QuestionView
+from ..widgets.indexing import IndexPanel
+from ..widgets.sources import SourcesPanel
+from ..widgets.status import StatusLine, mode_label
+from ..workers import acquire, relay
+
+EMPTY_QUESTION = "The question is empty; type a question in Arabic or English."
+WELCOME = [
+    Block(Text("Ask about the articles of the corpus, in Arabic or English. Answers cite "
+               "their sources with [n]; Tab moves to the sources, F1 lists every key."),
+          rtl=False),
+    Block(Text("اسأل عن المقالات بالعربية أو بالإنجليزية، وستجد مصدر كل إجابة."), rtl=True),
+]
+
+
+@dataclass
+class Pending:
+    request: int
+    question: str
+    question_view: QuestionView
+    answer_view: AnswerView
+
+
+class ChatScreen(Screen):
+    """Talk to the corpus."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", show=False,
+                tooltip="Cancel the answer being written and put the question back"),
+        Binding("ctrl+n", "new_conversation", "New", tooltip="Start a new conversation"),
+        Binding("ctrl+o", "conversations", "Conversations",
+                tooltip="Reopen an earlier conversation"),
+        Binding("ctrl+b", "toggle_sources", "Sources", tooltip="Show or hide the sources panel"),
+        Binding("ctrl+s", "export", "Export",
+                tooltip="Export the conversation to a Markdown file"),
+        Binding("ctrl+y", "copy_answer", "Copy", show=False,
+                tooltip="Copy the last answer to the clipboard"),
+        Binding("ctrl+r", "reindex", "Re-index", show=False,
+                tooltip="Re-index the corpus (with a progress bar)"),
+        Binding("pageup", "scroll_log(-1)", "Scroll up", show=False,
+                tooltip="Scroll the chat log up a page"),
+        Binding("pagedown", "scroll_log(1)", "Scroll down", show=False,
+                tooltip="Scroll the chat log down a page"),
+        Binding("ctrl+up", "select_answer(-1)", "Previous answer", show=False,
+                tooltip="Select the previous answer (its sources are shown)"),
+        Binding("ctrl+down", "select_answer(1)", "Next answer", show=False,
+                tooltip="Select the next answer (its sources are shown)"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[Answer] = []
+        self.selected: int | None = None
+        self.conversation_id: int | None = None
+        self.pending: Pending | None = None
+        self._request = 0
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with ChatLog(id="log"):
+                yield BidiText(WELCOME, id="welcome")
+            yield SourcesPanel(id="sources")
+        yield IndexPanel(id="indexing")
+        yield Input(placeholder="Ask a question… (Enter asks, Esc cancels, F1 keys)",
+                    id="question")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    @property
+    def log_view(self) -> ChatLog:
+        return self.query_one("#log", ChatLog)
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#question", Input)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one("#status", StatusLine)
+
+    @property
+    def sources(self) -> SourcesPanel:
+        return self.query_one("#sources", SourcesPanel)
+
+    def on_mount(self) -> None:
+        app = self.app
+        self.status.mode = mode_label(app.settings, app.assistant.mode)
+        self.status.rtl = app.rtl.label
+        self.input.focus()
+        if not app.new:
+            try:
+                latest = app.store.latest(app.corpus_key)
+            except sqlite3.Error as exc:
+                self.notify(f"The saved conversations could not be read: {exc}.",
+                            severity="error")
+                latest = None
+            if latest is not None:
+                self.load_conversation(latest.id)
+        self.prepare()
+
+    # -- the index -------------------------------------------------------------------------
+    @property
+    def index_panel(self) -> IndexPanel:
+        return self.query_one("#indexing", IndexPanel)
+
+    @property
+    def indexing(self) -> bool:
+        return self.index_panel.indexing
+
+    def prepare(self, reindex: bool = False) -> None:
+        self.index_panel.prepare(reindex)
+
+    @on(IndexFailed)
+    def _index_failed(self, message: IndexFailed) -> None:
+        self.status.index = "index: unavailable"
+
+    @on(StatsLoaded)
+    def _stats(self, message: StatsLoaded) -> None:
+        self.status.set_stats(message.stats)
+
+    def action_reindex(self) -> None:
+        if self.indexing:
+            self.notify("The corpus is already being indexed.")
+        elif self.pending is not None:
+            self.notify("An answer is being written; wait for it or press Esc first.",
+                        severity="warning")
+        else:
+            self.prepare(reindex=True)
+
+    # -- asking ----------------------------------------------------------------------------
+    @on(Input.Submitted, "#question")
+    def ask(self, event: Input.Submitted) -> None:
+        question = event.value.strip()
+        if not question:
+            self.notify(EMPTY_QUESTION, severity="warning")
+            return
+        if self.pending is not None:
+            self.notify("An answer is still being written; press Esc to cancel it.",
+                        severity="warning")
+            return
+        if self.indexing:
+            self.notify("The corpus is being indexed; ask again when it is done.",
+                        severity="warning")
+            return
+        self.input.value = ""
+        self._remove_welcome()
+        self._request += 1
+        question_view = QuestionView(question)
+        answer_view = AnswerView(question, len(self.answers))
+        self.pending = Pending(self._request, question, question_view, answer_view)
+        self.log_view.mount_all([question_view, answer_view])
+        self.log_view.anchor()
+        self._stream(self._request, question, list(self.answers))
+
+    @work(thread=True, exclusive=True, group="answer", exit_on_error=False)
+    def _stream(self, request: int, question: str, history: list[Answer]) -> None:
+        worker = get_current_worker()
+        lock = self.app.assistant_lock
+        if not acquire(lock, worker):
+            return
+        try:
+            relay(self.app.assistant, question, history, request, worker, self.post_message)
+        finally:
+            lock.release()
+
+    @on(AnswerEvent)
+    def _answer_event(self, message: AnswerEvent) -> None:
+        pending = self.pending
+        if pending is None or message.request != pending.request:
+            return  # a cancelled request still finishing in its thread
+        view, event = pending.answer_view, message.event
+        if isinstance(event, TextDelta):
+            view.append(event.text)
+        elif isinstance(event, QueryRewritten):
+            view.set_query(event.query)
+        elif isinstance(event, Notice):
+            view.add_notice(event.text)
+            self.notify(event.text, severity="warning", timeout=6)
+        elif isinstance(event, CitationsReady):
+            view.set_citations(event.citations)
+        elif isinstance(event, Done):
+            self._finish(pending, event.answer)
+
+    def _finish(self, pending: Pending, answer: Answer) -> None:
+        self.pending = None
+        pending.answer_view.finish(answer)
+        self.answers.append(answer)
+        self.status.set_latency(answer.timings.get("total"))
+        self._save(answer)
+        self.select(len(self.answers) - 1, scroll=False)
+
+    def _save(self, answer: Answer) -> None:
+        store = self.app.store
+        try:
+            if self.conversation_id is None:
+                self.conversation_id = store.create(answer.question, self.app.corpus_key)
+                self.status.conversation = f"conversation #{self.conversation_id}"
+            store.add(self.conversation_id, answer)
+        except sqlite3.Error as exc:
+            self.notify(f"The conversation could not be saved: {exc}.", severity="error")
+
+    @on(AnswerFailed)
+    def _answer_failed(self, message: AnswerFailed) -> None:
+        pending = self.pending
+        if pending is None or message.request != pending.request:
+            return
+        self._drop_pending(restore=True)
+        self.notify(message.error, severity="error", timeout=8)
+
+    def _drop_pending(self, restore: bool) -> None:
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        self.workers.cancel_group(self, "answer")
+        pending.question_view.remove()
+        pending.answer_view.remove()
+        if restore and not self.input.value.strip():
+            self.input.value = pending.question
+            self.input.cursor_position = len(pending.question)
+        self.input.focus()
+
+    def action_cancel(self) -> None:
+        if self.pending is not None:
+            self._drop_pending(restore=True)
+            self.notify("Cancelled; the question is back in the input.")
+        elif self.focused is not self.input:
+            self.input.focus()
+
+    # -- answers and their sources ---------------------------------------------------------
+    def _views(self) -> list[AnswerView]:
+        return [v for v in self.log_view.answers() if v.done]
+
+    def select(self, index: int | None, scroll: bool = True) -> None:
+        if not self.answers:
+            index = None
+        elif index is not None:
+            index = max(0, min(index, len(self.answers) - 1))
+        self.selected = index
+        for view in self._views():
+            view.set_class(view.index == index, "-selected")
+            if scroll and view.index == index:
+                self.log_view.scroll_to_widget(view, animate=False)
+        self.sources.show(self.answers[index] if index is not None else None, index)
+
+    @on(AnswerChosen)
+    def _answer_chosen(self, message: AnswerChosen) -> None:
+        if message.index < len(self.answers):
+            self.select(message.index, scroll=False)
+
+    def action_select_answer(self, step: int) -> None:
+        if not self.answers:
+            return
+        current = self.selected if self.selected is not None else len(self.answers)
+        self.select(current + step)
+
+    def action_scroll_log(self, direction: int) -> None:
+        if direction < 0:
+            self.log_view.scroll_page_up(animate=False)
+        else:
+            self.log_view.scroll_page_down(animate=False)
+
+    def action_toggle_sources(self) -> None:
+        self.toggle_class("-no-sources")
+        if self.has_class("-no-sources") and self.focused is not None \
+                and self.sources in self.focused.ancestors_with_self:
+            self.input.focus()
+
+    @on(CitationChosen)
+    def _citation_chosen(self, message: CitationChosen) -> None:
+        message.stop()
+        self.open_citation(message.answer, message.index)
+
+    def open_citation(self, answer: Answer, index: int) -> None:
+        """Open `answer.citations[index]` in the source viewer."""
+        if not 0 <= index < len(answer.citations):
+            self.notify(f"The answer has no citation number {index + 1}.", severity="warning")
+            return
+        self._load_document(answer, index)
+
+    @work(thread=True, group="document", exit_on_error=False)
+    def _load_document(self, answer: Answer, index: int) -> None:
+        source = answer.citations[index].source
+        try:
+            document = self.app.assistant.document(source)
+        except SanadError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"{source} could not be read: {exc}.",
+                                      severity="error")
+            return
+        self.post_message(DocumentLoaded(answer, index, document))
+
+    @on(DocumentLoaded)
+    def _document_loaded(self, message: DocumentLoaded) -> None:
+        from .viewer import SourceScreen
+
+        self.app.push_screen(SourceScreen(message.answer, message.index, message.document))
+
+    # -- conversations ---------------------------------------------------------------------
+    def _remove_welcome(self) -> None:
+        for welcome in self.query("#welcome"):
+            welcome.remove()
+
+    def _clear(self) -> None:
+        self._drop_pending(restore=False)
+        self.log_view.remove_children()
+        self.answers = []
+        self.selected = None
+        self.sources.show(None)
+
+    def action_new_conversation(self) -> None:
+        self._clear()
+        self.conversation_id = None
+        self.log_view.mount(BidiText(WELCOME, id="welcome"))
+        self.status.conversation = "new conversation"
+        self.status.set_latency(None)
+        self.input.value = ""
+        self.input.focus()
+        self.notify("New conversation.")
+
+    def load_conversation(self, conversation_id: int) -> None:
+        try:
+            answers = self.app.store.answers(conversation_id)
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            self.notify(f"Conversation #{conversation_id} could not be read: {exc}.",
+                        severity="error")
+            return
+        self._clear()
+        widgets = []
+        for index, answer in enumerate(answers):
+            widgets += [QuestionView(answer.question), AnswerView(answer.question, index, answer)]
+        self.log_view.mount_all(widgets)
+        self.answers = answers
+        self.conversation_id = conversation_id
+        self.status.conversation = f"conversation #{conversation_id}"
+        self.status.set_latency(answers[-1].timings.get("total") if answers else None)
+        self.call_after_refresh(self.select, len(answers) - 1 if answers else None, False)
+        self.log_view.anchor()
+
+    def action_conversations(self) -> None:
+        from .conversations import ConversationsScreen
+
+        try:
+            conversations = self.app.store.conversations(self.app.corpus_key)
+        except sqlite3.Error as exc:
+            self.notify(f"The saved conversations could not be read: {exc}.", severity="error")
+            return
+
+        def chosen(conversation_id: int | None) -> None:
+            if conversation_id is not None and conversation_id != self.conversation_id:
+                self.load_conversation(conversation_id)
+            elif self.conversation_id is not None \
+                    and self.app.store.get(self.conversation_id) is None:
+                self.action_new_conversation()  # the open one was deleted
+
+        self.app.push_screen(ConversationsScreen(conversations, self.conversation_id,
+                                                 self.app.rtl_enabled), chosen)
+
+    def conversation_title(self) -> str:
+        return self.answers[0].question if self.answers else "sanad conversation"
+
+    def action_export(self) -> None:
+        if not self.answers:
+            self.notify("There is nothing to export yet.", severity="warning")
+            return
+        path = export_path(self.app.export_dir, self.conversation_id)
+        text = conversation_markdown(self.conversation_title(), self.answers,
+                                     str(self.app.settings.corpus_dir))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"The conversation could not be exported: {exc}.", severity="error")
+            return
+        self.app.last_export = path
+        self.notify(f"Exported {len(self.answers)} answers to {path}.")
+
+    def action_copy_answer(self) -> None:
+        if not self.answers:
+            self.notify("There is no answer to copy yet.", severity="warning")
+            return
+        text = self.answers[-1].text
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied the last answer ({len(text)} characters).")
+
+    def rtl_changed(self) -> None:
+        self.status.rtl = self.app.rtl.label
