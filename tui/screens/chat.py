@@ -9,9 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from rag.errors import SanadError
 from rag.types import Answer, CitationsReady, Done, Notice, QueryRewritten, TextDelta
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,8 +18,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
-from ..export import conversation_markdown, export_path
-from ..markdown import Block
 from ..messages import (AnswerChosen, AnswerEvent, AnswerFailed, CitationChosen, DocumentLoaded,
                         IndexFailed, StatsLoaded)
 from ..widgets.bidi import BidiText
@@ -30,14 +26,9 @@ from ..widgets.indexing import IndexPanel
 from ..widgets.sources import SourcesPanel
 from ..widgets.status import StatusLine, mode_label
 from ..workers import acquire, relay
+from .chat_actions import WELCOME, AnswerActions, ConversationActions
 
 EMPTY_QUESTION = "The question is empty; type a question in Arabic or English."
-WELCOME = [
-    Block(Text("Ask about the articles of the corpus, in Arabic or English. Answers cite "
-               "their sources with [n]; Tab moves to the sources, F1 lists every key."),
-          rtl=False),
-    Block(Text("اسأل عن المقالات بالعربية أو بالإنجليزية، وستجد مصدر كل إجابة."), rtl=True),
-]
 
 
 @dataclass
@@ -48,7 +39,7 @@ class Pending:
     answer_view: AnswerView
 
 
-class ChatScreen(Screen):
+class ChatScreen(ConversationActions, AnswerActions, Screen):
     """Talk to the corpus."""
 
     BINDINGS = [
@@ -255,69 +246,15 @@ class ChatScreen(Screen):
             self.input.focus()
 
     # -- answers and their sources ---------------------------------------------------------
-    def _views(self) -> list[AnswerView]:
-        return [v for v in self.log_view.answers() if v.done]
-
-    def select(self, index: int | None, scroll: bool = True) -> None:
-        if not self.answers:
-            index = None
-        elif index is not None:
-            index = max(0, min(index, len(self.answers) - 1))
-        self.selected = index
-        for view in self._views():
-            view.set_class(view.index == index, "-selected")
-            if scroll and view.index == index:
-                self.log_view.scroll_to_widget(view, animate=False)
-        self.sources.show(self.answers[index] if index is not None else None, index)
-
     @on(AnswerChosen)
     def _answer_chosen(self, message: AnswerChosen) -> None:
         if message.index < len(self.answers):
             self.select(message.index, scroll=False)
 
-    def action_select_answer(self, step: int) -> None:
-        if not self.answers:
-            return
-        current = self.selected if self.selected is not None else len(self.answers)
-        self.select(current + step)
-
-    def action_scroll_log(self, direction: int) -> None:
-        if direction < 0:
-            self.log_view.scroll_page_up(animate=False)
-        else:
-            self.log_view.scroll_page_down(animate=False)
-
-    def action_toggle_sources(self) -> None:
-        self.toggle_class("-no-sources")
-        if self.has_class("-no-sources") and self.focused is not None \
-                and self.sources in self.focused.ancestors_with_self:
-            self.input.focus()
-
     @on(CitationChosen)
     def _citation_chosen(self, message: CitationChosen) -> None:
         message.stop()
         self.open_citation(message.answer, message.index)
-
-    def open_citation(self, answer: Answer, index: int) -> None:
-        """Open `answer.citations[index]` in the source viewer."""
-        if not 0 <= index < len(answer.citations):
-            self.notify(f"The answer has no citation number {index + 1}.", severity="warning")
-            return
-        self._load_document(answer, index)
-
-    @work(thread=True, group="document", exit_on_error=False)
-    def _load_document(self, answer: Answer, index: int) -> None:
-        source = answer.citations[index].source
-        try:
-            document = self.app.assistant.document(source)
-        except SanadError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        except OSError as exc:
-            self.app.call_from_thread(self.notify, f"{source} could not be read: {exc}.",
-                                      severity="error")
-            return
-        self.post_message(DocumentLoaded(answer, index, document))
 
     @on(DocumentLoaded)
     def _document_loaded(self, message: DocumentLoaded) -> None:
@@ -325,92 +262,6 @@ class ChatScreen(Screen):
 
         self.app.push_screen(SourceScreen(message.answer, message.index, message.document))
 
-    # -- conversations ---------------------------------------------------------------------
-    def _remove_welcome(self) -> None:
-        for welcome in self.query("#welcome"):
-            welcome.remove()
-
-    def _clear(self) -> None:
-        self._drop_pending(restore=False)
-        self.log_view.remove_children()
-        self.answers = []
-        self.selected = None
-        self.sources.show(None)
-
-    def action_new_conversation(self) -> None:
-        self._clear()
-        self.conversation_id = None
-        self.log_view.mount(BidiText(WELCOME, id="welcome"))
-        self.status.conversation = "new conversation"
-        self.status.set_latency(None)
-        self.input.value = ""
-        self.input.focus()
-        self.notify("New conversation.")
-
-    def load_conversation(self, conversation_id: int) -> None:
-        try:
-            answers = self.app.store.answers(conversation_id)
-        except (sqlite3.Error, ValueError, TypeError) as exc:
-            self.notify(f"Conversation #{conversation_id} could not be read: {exc}.",
-                        severity="error")
-            return
-        self._clear()
-        widgets = []
-        for index, answer in enumerate(answers):
-            widgets += [QuestionView(answer.question), AnswerView(answer.question, index, answer)]
-        self.log_view.mount_all(widgets)
-        self.answers = answers
-        self.conversation_id = conversation_id
-        self.status.conversation = f"conversation #{conversation_id}"
-        self.status.set_latency(answers[-1].timings.get("total") if answers else None)
-        self.call_after_refresh(self.select, len(answers) - 1 if answers else None, False)
-        self.log_view.anchor()
-
-    def action_conversations(self) -> None:
-        from .conversations import ConversationsScreen
-
-        try:
-            conversations = self.app.store.conversations(self.app.corpus_key)
-        except sqlite3.Error as exc:
-            self.notify(f"The saved conversations could not be read: {exc}.", severity="error")
-            return
-
-        def chosen(conversation_id: int | None) -> None:
-            if conversation_id is not None and conversation_id != self.conversation_id:
-                self.load_conversation(conversation_id)
-            elif self.conversation_id is not None \
-                    and self.app.store.get(self.conversation_id) is None:
-                self.action_new_conversation()  # the open one was deleted
-
-        self.app.push_screen(ConversationsScreen(conversations, self.conversation_id,
-                                                 self.app.rtl_enabled), chosen)
-
-    def conversation_title(self) -> str:
-        return self.answers[0].question if self.answers else "sanad conversation"
-
-    def action_export(self) -> None:
-        if not self.answers:
-            self.notify("There is nothing to export yet.", severity="warning")
-            return
-        path = export_path(self.app.export_dir, self.conversation_id)
-        text = conversation_markdown(self.conversation_title(), self.answers,
-                                     str(self.app.settings.corpus_dir))
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"The conversation could not be exported: {exc}.", severity="error")
-            return
-        self.app.last_export = path
-        self.notify(f"Exported {len(self.answers)} answers to {path}.")
-
-    def action_copy_answer(self) -> None:
-        if not self.answers:
-            self.notify("There is no answer to copy yet.", severity="warning")
-            return
-        text = self.answers[-1].text
-        self.app.copy_to_clipboard(text)
-        self.notify(f"Copied the last answer ({len(text)} characters).")
-
+    # -- display ---------------------------------------------------------------------------
     def rtl_changed(self) -> None:
         self.status.rtl = self.app.rtl.label
