@@ -85,7 +85,10 @@ def find_normalized(haystack: str, needle: str) -> tuple[int, int] | None:
     at = norm.find(target)
     if at < 0:
         return None
-    return offsets[at], offsets[at + len(target) - 1] + 1
+    end = offsets[at + len(target) - 1] + 1
+    while end < len(haystack) and unicodedata.combining(haystack[end]):
+        end += 1  # the marks of the last letter belong to the span
+    return offsets[at], end
 
 
 # Sentences end at . ! ? ؟ ؛ … (plus closing quotes/brackets) and at line breaks.
@@ -182,12 +185,16 @@ def strip_clitics(word: str) -> str:
     passages go through the same function; Snowball alone strips these inconsistently
     (باسرائيل, لكازاخستان, وإسرائيل were left whole).
     """
-    if len(word) >= 5 and word.startswith(_CONJ):
-        word = word[1:]
-    for prefix in _ARTICLES:
-        if word.startswith(prefix) and len(word) - len(prefix) >= (3 if len(prefix) > 1 else 4):
-            return word[len(prefix):]
-    return word
+    while True:  # to a fixpoint, so that strip(prefix + word) == strip(word)
+        if len(word) >= 5 and word.startswith(_CONJ):
+            word = word[1:]
+            continue
+        for prefix in _ARTICLES:
+            if word.startswith(prefix) and len(word) - len(prefix) >= (3 if len(prefix) > 1 else 4):
+                word = word[len(prefix):]
+                break
+        else:
+            return word
 
 
 def tokenize(text: str, *, stem_words: bool = True) -> list[str]:
@@ -221,6 +228,8 @@ def question_kind(question: str) -> str | None:
         if w.startswith("ب") and w[1:] in QUESTION_WORDS:  # "بأي"
             w = w[1:]
         if w in QUESTION_WORDS:
+            if w == "من" and i + 1 < len(ws) and ws[i + 1] in QUESTION_WORDS:
+                continue  # "من أين", "من متى": the next word names the kind
             kind = QUESTION_WORDS[w]
             if kind in ("which", "what") and i + 1 < len(ws):
                 nxt = ws[i + 1]

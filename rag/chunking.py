@@ -73,7 +73,8 @@ def chunk_document(doc: Document, target: int = 450, overlap: int = 120) -> list
                 break
             # carry trailing sentences of this passage into the next, within the overlap
             k = j
-            while k - 1 > i and units[j - 1][1] - units[k - 1][0] <= overlap:
+            while (k - 1 > i and units[j - 1][1] - units[k - 1][0] <= overlap
+                   and units[j][1] - units[k - 1][0] <= target):
                 k -= 1
             i = k if k < j else j
     passages = []

@@ -104,9 +104,9 @@ def settings_from_args(args):
 class ProgressBar:
     """Renders `Progress` events on stderr; silent when stderr is not a terminal."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
 
     def __call__(self, event) -> None:
         if not self.tty or event.total <= 0:
@@ -148,7 +148,8 @@ def cmd_index(args) -> int:
     return 0
 
 
-def print_answer(answer, out=sys.stdout) -> None:
+def print_answer(answer, out=None) -> None:
+    out = out or sys.stdout  # looked up per call: a default bound at import misses redirects
     if answer.rewritten:
         print(f"(searched: {answer.query})", file=out)
     print(answer.text, file=out)

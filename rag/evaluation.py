@@ -149,6 +149,14 @@ def load_squad(path: Path | str) -> tuple[list[Document], list[dict]]:
         data = json.loads(path.read_text(encoding="utf-8"))["data"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise EvalError(f"{path} is not a readable SQuAD-format JSON file ({exc}).") from None
+    try:
+        return _squad_documents(data, path)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise EvalError(f"{path} is not in SQuAD format (data → paragraphs → context, qas → "
+                        f"question): {type(exc).__name__} {exc}.") from None
+
+
+def _squad_documents(data, path: Path) -> tuple[list[Document], list[dict]]:
     docs: dict[str, Document] = {}
     questions = []
     for article in data:

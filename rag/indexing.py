@@ -52,7 +52,7 @@ def index_lock(settings, timeout_s: float | None = None) -> Iterator[None]:
 
 
 def chunking_signature(settings) -> str:
-    return f"v1:{settings.chunk_target}:{settings.chunk_overlap}"
+    return f"v2:{settings.chunk_target}:{settings.chunk_overlap}"
 
 
 def build_index(settings, store, progress: Callable[[Progress], None] | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,14 +33,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if raw is None or raw.strip() == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
+    if math.isnan(value) or value < 0:
+        raise ConfigError(f"{name} must be a number of zero or more, not {raw!r}.")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     value = _float(env, name, default)
-    if value != int(value) or value < 0:
+    if not math.isfinite(value) or value != int(value):
         raise ConfigError(f"{name} must be a whole number, not {env.get(name)!r}.")
     return int(value)
 

@@ -20,8 +20,8 @@ QA = Path(__file__).resolve().parents[1] / "qa" / "corpus_qa.jsonl"
 
 RETRIEVAL_HIT_TARGET = 0.97
 ANSWER_ACCURACY_FLOOR = 0.55
-CITATION_PRECISION_FLOOR = 0.65
-REFUSAL_ACCURACY_FLOOR = 0.65
+CITATION_PRECISION_FLOOR = 0.68
+REFUSAL_ACCURACY_FLOOR = 0.63
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,101 @@
+"""The same code against a real `chroma run` server on 127.0.0.1, started by the test."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "corpus"
+FILES = sorted(p.name for p in CORPUS.glob("*.txt"))
+CHROMA = Path(sys.executable).with_name("chroma")
+STARTUP_S = 60
+
+
+def free_port() -> int:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    except OSError as exc:
+        pytest.skip(f"cannot bind a TCP port on 127.0.0.1 for a Chroma server: {exc}")
+
+
+def heartbeat(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A Chroma server on a free loopback port; terminated whatever the test does."""
+    assert CHROMA.exists(), f"the chroma executable is missing: {CHROMA}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(tmp_path / "chroma.log", "w+")
+    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(tmp_path / "server-data"),
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while not heartbeat(url):
+            if proc.poll() is not None:
+                log.seek(0)
+                output = log.read()
+                if "address already in use" in output.lower():
+                    pytest.skip(f"port {port} could not be bound by chroma run")
+                pytest.fail(f"chroma run exited with {proc.returncode}:\n{output[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"chroma run did not answer /api/v2/heartbeat in {STARTUP_S} s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def test_index_and_ask_through_a_chroma_server(chroma_server, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    local_index = tmp_path / "local-index"
+    settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=local_index,
+                                 chroma_url=chroma_server, lock_timeout_s=5)
+    report = Assistant(settings).index()
+    assert report.added == FILES and report.passages_embedded == report.passages > 5
+    assert not (local_index / "chroma.sqlite3").exists()  # the vectors live on the server
+
+    assistant = Assistant(Settings.from_env(env={"SANAD_CHROMA_URL": chroma_server},
+                                            corpus_dir=corpus, index_dir=local_index))
+    answer = assistant.ask("متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟")
+    assert answer.answered and "1992" in answer.text and answer.citations
+    for c in answer.citations:
+        text = (corpus / c.source).read_bytes().decode("utf-8-sig")
+        assert text[c.start:c.end] == c.quote
+    top = answer.passages[0]
+    assert top.vector_rank is not None and top.bm25_rank is not None
+    assert assistant.stats()["files"] == 5
+
+    again = Assistant(settings).index()
+    assert again.unchanged == FILES and again.passages_embedded == 0
+    assert again.passages == report.passages
+
+    (corpus / FILES[0]).unlink()
+    removed = Assistant(settings).index()
+    assert removed.removed == [FILES[0]] and removed.passages < report.passages

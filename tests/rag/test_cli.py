@@ -1,0 +1,357 @@
+"""The `sanad` command line: real subprocesses where the process boundary matters (imports,
+tracebacks, exit codes), `rag.cli.main` in-process elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "corpus"
+HEAVY = ("chromadb", "langchain_openai", "langchain_core", "textual", "openai", "bm25s")
+EVAL_KEYS = {"n", "retrieval_hit_at_k", "mrr", "citation_precision", "citation_hit",
+             "answer_accuracy", "refusal_accuracy", "latency_ms_p50", "latency_ms_p95", "failures"}
+
+
+def sanad(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120):
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "rag.cli", *map(str, args)], cwd=cwd,
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clean_failure(done, *needles: str) -> str:
+    """Non-zero exit, no traceback, and the last stderr line is one `sanad:` sentence."""
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("sanad: ") and last.endswith("."), done.stderr
+    for needle in needles:
+        assert needle in last, (needle, last)
+    return last
+
+
+def run_main(capsys, *args) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- help and imports ---------------------------------------------------------------------------
+
+def imported_modules(importtime_stderr: str) -> set[str]:
+    names = set()
+    for line in importtime_stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    return names
+
+
+@pytest.mark.parametrize("args", [["--help"], ["ask", "--help"], ["eval", "--help"],
+                                  ["index", "--help"]])
+def test_help_works_without_heavy_imports(tmp_path, args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "rag.cli", *args],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("usage: sanad")
+    modules = imported_modules(done.stderr)
+    assert "rag.cli" in modules or "rag" in modules
+    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
+    assert heavy == []
+    if args == ["--help"]:
+        for command in ("index", "ask", "eval", "chat"):
+            assert command in done.stdout
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    code, out, _ = run_main(capsys)
+    assert code == 2 and "usage: sanad" in out
+
+
+# --- index --------------------------------------------------------------------------------------
+
+COUNTS = re.compile(r"(\d+) added, (\d+) updated, (\d+) removed, (\d+) unchanged, (\d+) skipped; "
+                    r"(\d+) files, (\d+) passages \((\d+) embedded now\)")
+
+
+def test_index_prints_counts_and_warns_about_skipped_files(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "empty.txt").write_bytes(b"")
+    index = tmp_path / "index"
+    code, out, err = run_main(capsys, "index", "--corpus", corpus, "--index", index)
+    assert code == 0
+    added, updated, removed, unchanged, skipped, files, passages, embedded = map(
+        int, COUNTS.search(out).groups())
+    assert (added, updated, removed, unchanged, skipped, files) == (5, 0, 0, 0, 1, 5)
+    assert passages == embedded > 5
+    assert "warning: skipped empty.txt" in err
+
+    code, out, _ = run_main(capsys, "index", "--corpus", corpus, "--index", index, "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["unchanged"] == sorted(p.name for p in CORPUS.glob("*.txt"))
+    assert report["added"] == [] and report["passages_embedded"] == 0
+    assert report["passages"] == passages
+    assert report["skipped"] == [["empty.txt", "empty.txt is empty."]]
+
+
+# --- ask ----------------------------------------------------------------------------------------
+
+QUESTION = "كم نسبة المسلمين في كازاخستان؟"
+
+
+def test_ask_prints_the_answer_and_numbered_sources(indexed, capsys):
+    corpus, index = indexed
+    code, out, err = run_main(capsys, "ask", "--corpus", corpus, "--index", index, QUESTION)
+    assert code == 0, err
+    answer, _, sources = out.partition("\nSources:\n")
+    assert "70 بالمائة" in answer and "[1]" in answer
+    assert re.search(r"^\[1\] 004_38e6d22ca08bed6e\.txt \d+-\d+", sources, re.M)
+    assert "«" in sources and "70 بالمائة" in sources
+
+
+def test_ask_in_a_fresh_process(indexed, tmp_path):
+    corpus, index = indexed
+    done = sanad("ask", "--corpus", corpus, "--index", index, QUESTION, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    answer, _, sources = done.stdout.partition("\nSources:\n")
+    assert "70 بالمائة" in answer
+    for m in re.finditer(r"^\[(\d+)\] (\S+\.txt) (\d+)-(\d+)", sources, re.M):
+        text = (corpus / m.group(2)).read_bytes().decode("utf-8-sig")
+        quote = text[int(m.group(3)):int(m.group(4))]
+        assert f"«{quote}»" in sources
+        assert f"[{m.group(1)}]" in answer
+    assert re.search(r"^\[1\] 004_38e6d22ca08bed6e\.txt", sources, re.M)
+
+
+def test_ask_json_is_the_answer(indexed, capsys):
+    corpus, index = indexed
+    code, out, _ = run_main(capsys, "ask", "--json", "-k", "3", "--corpus", corpus, "--index",
+                            index, QUESTION)
+    assert code == 0
+    data = json.loads(out)
+    assert data["answered"] is True and data["question"] == QUESTION
+    assert len(data["passages"]) == 3
+    assert data["citations"]
+    for c in data["citations"]:
+        text = (corpus / c["source"]).read_bytes().decode("utf-8-sig")
+        assert text[c["start"]:c["end"]] == c["quote"]
+
+
+def test_ask_an_off_topic_question(indexed, capsys):
+    corpus, index = indexed
+    code, out, _ = run_main(capsys, "ask", "--json", "--corpus", corpus, "--index", index,
+                            "من فاز بكأس العالم لكرة القدم؟")
+    assert code == 0
+    data = json.loads(out)
+    assert data["answered"] is False and data["citations"] == []
+
+
+def test_ask_indexes_first_when_there_is_no_index(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    code, out, err = run_main(capsys, "ask", "--json", "--corpus", corpus, "--index",
+                              tmp_path / "new-index", QUESTION)
+    assert code == 0
+    assert "No index at" in err
+    assert json.loads(out)["answered"] is True
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\t\n"])
+def test_an_empty_question_is_one_line_on_stderr(tmp_path, question):
+    done = sanad("ask", "--corpus", CORPUS, "--index", tmp_path / "index", question, cwd=tmp_path)
+    assert_clean_failure(done, "empty")
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
+    assert not (tmp_path / "index").exists()  # nothing was indexed for an empty question
+
+
+def test_a_bad_k_is_a_clear_error(indexed, capsys):
+    corpus, index = indexed
+    code, _, err = run_main(capsys, "ask", "-k", "0", "--corpus", corpus, "--index", index,
+                            QUESTION)
+    assert code == 1 and err.startswith("sanad: ") and "k must be at least 1" in err
+
+
+@pytest.mark.parametrize("command", ["index", "ask"])
+def test_a_missing_corpus_directory_is_a_clear_error(tmp_path, command):
+    args = ["--corpus", tmp_path / "no-such-corpus", "--index", tmp_path / "index"]
+    done = sanad(command, *args, *([QUESTION] if command == "ask" else []), cwd=tmp_path)
+    assert_clean_failure(done, "no-such-corpus", "does not exist")
+
+
+def test_a_file_where_the_index_should_be_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "index"
+    blocker.write_text("not a directory")
+    done = sanad("ask", "--corpus", CORPUS, "--index", blocker, QUESTION, cwd=tmp_path)
+    assert_clean_failure(done, "Cannot open the index", str(blocker))
+
+
+def test_a_corrupt_index_is_a_clear_error(tmp_path):
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "chroma.sqlite3").write_bytes(b"this is not a database" * 200)
+    for args in (["ask", "--corpus", CORPUS, "--index", index, QUESTION],
+                 ["index", "--corpus", CORPUS, "--index", index]):
+        done = sanad(*args, cwd=tmp_path)
+        assert_clean_failure(done, "Cannot open the index", str(index))
+
+
+# --- eval ---------------------------------------------------------------------------------------
+
+CASES = [
+    {"id": "pct", "question": "كم نسبة المسلمين في كازاخستان؟",
+     "sources": ["004_38e6d22ca08bed6e.txt"], "answer_contains": ["70"], "answerable": True},
+    {"id": "visit", "question": "متى زار نتنياهو كازاخستان؟",
+     "sources": ["002_9164ff34a3d4887d.txt"], "answer_contains": ["2016"], "answerable": True},
+    {"id": "wrong", "question": "على أي منصة كتب ترامب عن حفل التوقيع؟",
+     "sources": ["001_d91d8e31b179f333.txt"], "answer_contains": ["كلمة لا ترد في أي مقال"],
+     "answerable": True},
+    {"id": "football", "question": "من فاز بكأس العالم لكرة القدم؟", "sources": [],
+     "answer_contains": [], "answerable": False},
+]
+
+
+@pytest.fixture
+def cases_file(tmp_path) -> Path:
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in CASES) + "\n\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_eval_json_reports_every_metric(indexed, cases_file, capsys):
+    corpus, index = indexed
+    code, out, _ = run_main(capsys, "eval", cases_file, "--json", "--corpus", corpus, "--index",
+                            index)
+    assert code == 0
+    result = json.loads(out)
+    assert EVAL_KEYS <= set(result)
+    assert result["n"] == 4
+    assert result["answer_accuracy"] == pytest.approx(2 / 3, abs=1e-3)
+    assert result["refusal_accuracy"] == 1.0
+    assert result["retrieval_hit_at_k"] == 1.0 and 0 < result["mrr"] <= 1
+    assert result["citation_precision"] == 1.0 and result["citation_hit"] == 1.0
+    assert 0 < result["latency_ms_p50"] <= result["latency_ms_p95"]
+    assert [f["id"] for f in result["failures"]] == ["wrong"]
+    assert "expected words" in result["failures"][0]["reason"]
+
+
+def test_eval_table_and_min_answer_accuracy(indexed, cases_file, capsys):
+    corpus, index = indexed
+    args = ["eval", cases_file, "--corpus", corpus, "--index", index]
+    code, out, err = run_main(capsys, *args, "--min-answer-accuracy", "1.01")
+    assert code == 1
+    assert re.search(r"^answer_accuracy\s+0\.667$", out, re.M)
+    assert re.search(r"^failures\s+1$", out, re.M) and "wrong:" in out
+    assert "below 1.01" in err
+    code, _, _ = run_main(capsys, *args, "--min-answer-accuracy", "0.6")
+    assert code == 0
+
+
+def test_eval_exit_code_in_a_fresh_process(indexed, cases_file, tmp_path):
+    corpus, index = indexed
+    done = sanad("eval", cases_file, "--json", "--corpus", corpus, "--index", index,
+                 "--min-answer-accuracy", "1.01", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert json.loads(done.stdout)["n"] == 4
+
+
+@pytest.mark.parametrize("content, needle", [
+    ('{"id": "a", "question": "سؤال", "answerable": true}\n{"id": "b", "question": \n',
+     "cases.jsonl:2 is not valid JSON"),
+    ('{"id": "a", "question": "سؤال"}\n', "cases.jsonl:1 needs the keys"),
+    ('["not", "an", "object"]\n', "cases.jsonl:1 needs the keys"),
+    ('{"id": "a", "question": "س", "answerable": true}\n'
+     '{"id": "a", "question": "س", "answerable": true}\n', "repeats the id"),
+    ("\n\n", "has no cases"),
+])
+def test_a_malformed_jsonl_file_is_a_clear_error(tmp_path, indexed, capsys, content, needle):
+    path = tmp_path / "cases.jsonl"
+    path.write_text(content, encoding="utf-8")
+    corpus, index = indexed
+    code, out, err = run_main(capsys, "eval", path, "--corpus", corpus, "--index", index)
+    assert code == 1 and out == ""
+    assert err.startswith("sanad: ") and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_eval_without_a_file_is_a_clear_error(tmp_path, capsys):
+    code, _, err = run_main(capsys, "eval")
+    assert code == 1 and "JSONL file" in err
+    code, _, err = run_main(capsys, "eval", tmp_path / "missing.jsonl")
+    assert code == 1 and "Cannot read" in err
+
+
+SQUAD = {"version": "test", "data": [
+    {"title": "مدن", "paragraphs": [
+        {"context": "تقع مدينة أوش في جنوب قرغيزستان، وهي ثاني أكبر مدن البلاد بعد العاصمة "
+                    "بيشكيك. ويبلغ عدد سكانها نحو 300 ألف نسمة، ويعود تاريخها إلى أكثر من ثلاثة "
+                    "آلاف عام.",
+         "qas": [{"id": "s1", "question": "ما ثاني أكبر مدن قرغيزستان؟",
+                  "answers": [{"text": "أوش", "answer_start": 9}]}]}]},
+    {"title": "أنهار", "paragraphs": [
+        {"context": "نهر النيل أطول أنهار قارة أفريقيا، ويمر بإحدى عشرة دولة قبل أن يصب في البحر "
+                    "الأبيض المتوسط. ويبلغ طوله نحو 6650 كيلومترا من منابعه إلى مصبه.",
+         "qas": [{"id": "s2", "question": "كم يبلغ طول نهر النيل؟",
+                  "answers": [{"text": "6650 كيلومترا", "answer_start": 0}]},
+                 {"id": "s3", "question": "أين يصب نهر النيل؟",
+                  "answers": [{"text": "البحر الأبيض المتوسط", "answer_start": 0}]}]}]},
+    {"title": "جامعات", "paragraphs": [
+        {"context": "تأسست جامعة القاهرة عام 1908 باسم الجامعة المصرية، وكانت أول جامعة حديثة "
+                    "في مصر. وتضم الجامعة اليوم أكثر من عشرين كلية ومعهدا.",
+         "qas": [{"id": "s4", "question": "في أي عام تأسست جامعة القاهرة؟",
+                  "answers": [{"text": "1908", "answer_start": 0}]}]}]},
+]}
+
+
+def test_eval_squad_reports_retrieval_and_answers(tmp_path, capsys):
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
+    code, out, err = run_main(capsys, "eval", "--squad", path, "--json",
+                              "--retrieval", "hybrid,bm25,vector")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["paragraphs"] == 3 and result["questions"] == 4
+    for key in ("recall_at_1", "recall_at_5", "recall_at_20", "mrr_at_10", "answer_contains"):
+        assert 0.0 <= result[key] <= 1.0, key
+    assert result["recall_at_1"] >= 0.75 and result["mrr_at_10"] >= 0.75
+    assert result["recall_at_5"] == result["recall_at_20"] == 1.0
+    assert result["answer_contains"] >= 0.5
+    assert set(result["modes"]) == {"hybrid", "bm25", "vector"}
+    assert result["modes"]["bm25"]["recall_at_1"] >= 0.75
+    assert not (tmp_path / ".sanad").exists()  # a temporary index, not the working one
+
+    code, out, _ = run_main(capsys, "eval", "--squad", path)
+    assert code == 0 and "R@5" in out and "hybrid" in out
+
+
+@pytest.mark.parametrize("data", [
+    "{not json",
+    json.dumps({"data": []}),
+    json.dumps({"data": [{"paragraphs": [{"qas": [{"question": "سؤال", "answers": []}]}]}]}),
+    json.dumps({"data": {"title": "not a list"}}),
+    json.dumps({"data": [{"paragraphs": [{"context": "نص.", "qas": [{"answers": []}]}]}]}),
+])
+def test_a_malformed_squad_file_is_a_clear_error(tmp_path, capsys, data):
+    path = tmp_path / "squad.json"
+    path.write_text(data, encoding="utf-8")
+    code, out, err = run_main(capsys, "eval", "--squad", path, "--json")
+    assert code == 1 and out == ""
+    assert err.startswith("sanad: ") and "squad.json" in err
+
+
+def test_an_unknown_retrieval_mode_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
+    code, _, err = run_main(capsys, "eval", "--squad", path, "--retrieval", "hybrid,magic")
+    assert code == 1 and "magic" in err

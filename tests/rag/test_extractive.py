@@ -1,0 +1,134 @@
+"""The offline answerer: cited sentences from the hits, or a plain "the corpus does not say"."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag import extractive
+from rag.retrieval import HybridRetriever
+from rag.types import Hit, Passage
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+ANSWERABLE = [
+    ("كم نسبة المسلمين في كازاخستان؟", "70", "004_38e6d22ca08bed6e.txt"),
+    ("في أي عام أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟", "1992", None),
+    ("على أي منصة كتب ترامب عن حفل التوقيع؟", "تروث سوشيال", "001_d91d8e31b179f333.txt"),
+    ("من هو رئيس سوريا الذي سيلتقيه ترامب؟", "الشرع", "000_35cca40ef4f9500b.txt"),
+]
+OFF_TOPIC = [
+    "من فاز بكأس العالم لكرة القدم عام 2022؟",
+    "من فاز بلقب دوري أبطال أوروبا لكرة القدم في الموسم الماضي؟",
+    "ما هي أفضل وصفة لتحضير الكسكس المغربي؟",
+    "كم يبلغ سعر برميل النفط اليوم؟",
+]
+
+
+def check_citations(answer, document) -> None:
+    """Quotes are the file's own characters; markers in the text and citations agree."""
+    hits = answer.passages
+    assert answer.citations
+    for c in answer.citations:
+        assert 1 <= c.marker <= len(hits)
+        cited = hits[c.marker - 1].passage
+        assert (c.source, c.passage_id) == (cited.source, cited.id)
+        assert cited.start <= c.start < c.end <= cited.end
+        assert document(c.source).text[c.start:c.end] == c.quote
+        assert c.verified
+        assert f"{c.quote} [{c.marker}]" in answer.text
+    assert sorted(set(map(int, MARKER.findall(answer.text)))) == \
+        sorted({c.marker for c in answer.citations})
+    assert len(MARKER.findall(answer.text)) == len(answer.citations)
+
+
+@pytest.mark.parametrize("question, expected, source", ANSWERABLE)
+def test_an_answerable_question_is_answered_with_checked_citations(assistant, question, expected,
+                                                                   source):
+    answer = assistant.ask(question)
+    assert answer.answered
+    assert expected in answer.text
+    assert answer.text != extractive.NO_ANSWER_TEXT
+    check_citations(answer, assistant.document)
+    sources = {h.passage.source for h in answer.passages}
+    assert {c.source for c in answer.citations} <= sources
+    if source:
+        assert any(c.source == source and expected in c.quote for c in answer.citations)
+    assert 1 <= len(answer.citations) <= extractive.MAX_SENTENCES
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_an_off_topic_question_is_refused(assistant, question):
+    answer = assistant.ask(question)
+    assert not answer.answered
+    assert answer.text == extractive.NO_ANSWER_TEXT
+    assert answer.citations == [] and not MARKER.search(answer.text)
+    assert answer.passages  # what was retrieved is still reported
+
+
+def test_no_hits_means_no_answer():
+    retriever = HybridRetriever([], None, mode="bm25")
+    answer = extractive.answer("متى؟", "متى؟", [], retriever)
+    assert not answer.answered and answer.text == extractive.NO_ANSWER_TEXT
+
+
+# --- hand-made hits: the question word's kind breaks ties ----------------------------------------
+
+def passage(pid: str, text: str) -> Passage:
+    return Passage(id=pid, source=f"{pid}.txt", start=0, end=len(text), text=text, ordinal=0)
+
+
+FILLER = [passage(f"f{i}", t) for i, t in enumerate([
+    "فاز الفريق بالمباراة النهائية في الدوري المحلي.",
+    "ارتفعت أسعار النفط في الأسواق العالمية بشكل حاد.",
+    "هطلت أمطار غزيرة على المدينة الساحلية طوال الليل.",
+])]
+
+
+def ask_hand_made(question: str, first: Passage, second: Passage):
+    retriever = HybridRetriever([first, second] + FILLER, None, mode="bm25")
+    hits = [Hit(first, 1.0, 1, None), Hit(second, 0.9, 2, None)]
+    answer = extractive.answer(question, question, hits, retriever)
+    docs = {p.source: p for p in (first, second)}
+
+    class Doc:
+        def __init__(self, p):
+            self.text = p.text
+
+    check_citations(answer, lambda source: Doc(docs[source]))
+    return answer
+
+
+NO_DATE = passage("nodate", "زار وزير الخارجية مدينة أستانا برفقة وفد كبير.")
+DATED = passage("dated", "زار وزير الخارجية مدينة أستانا في عام 2016.")
+
+
+def test_a_when_question_prefers_the_sentence_with_a_date():
+    answer = ask_hand_made("متى زار وزير الخارجية مدينة أستانا؟", NO_DATE, DATED)
+    assert answer.answered
+    assert answer.citations[0].source == "dated.txt"
+    assert answer.text.startswith(DATED.text)
+
+
+def test_without_a_kind_the_better_ranked_sentence_comes_first():
+    answer = ask_hand_made("هل زار وزير الخارجية مدينة أستانا؟", NO_DATE, DATED)
+    assert answer.answered
+    assert answer.citations[0].source == "nodate.txt"
+
+
+def test_a_how_many_question_prefers_the_sentence_with_a_number():
+    # كازاخستان contains the letters ست ("six"): that is not a number.
+    vague = passage("vague", "يشكل المسلمون أغلبية واضحة من سكان كازاخستان.")
+    exact = passage("exact", "يشكل المسلمون حوالي 70 بالمائة من سكان كازاخستان.")
+    answer = ask_hand_made("كم نسبة المسلمين بين سكان كازاخستان؟", vague, exact)
+    assert answer.answered
+    assert answer.citations[0].source == "exact.txt"
+
+
+def test_headings_are_not_answers():
+    heading = passage("heading", "خلفية العلاقات")
+    retriever = HybridRetriever([heading] + FILLER, None, mode="bm25")
+    answer = extractive.answer("ما خلفية العلاقات؟", "ما خلفية العلاقات؟",
+                               [Hit(heading, 1.0, 1, None)], retriever)
+    assert not answer.answered

@@ -1,0 +1,447 @@
+"""Incremental indexing into a real on-disk Chroma: add, change, delete, skip, repair, lock."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import rag.store
+from rag import (Assistant, EmbeddingMismatchError, IndexLockedError, IndexMissingError,
+                 Settings)
+from rag.chunking import chunk_document
+from rag.indexing import build_index, index_lock
+from rag.loading import load_corpus
+from rag.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "corpus"
+FILES = sorted(p.name for p in CORPUS.glob("*.txt"))
+NEW_FILE = ("أعلنت جمهورية قرغيزستان افتتاح مطار جديد في مدينة أوش بتكلفة بلغت 300 مليون دولار.\n"
+            "وقال وزير النقل إن المطار سيستقبل أول رحلة دولية في شهر مارس المقبل.\n")
+
+
+def png_bytes() -> bytes:
+    rng = random.Random(3)
+    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(rng.randrange(256) for _ in range(3000))
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    path = tmp_path / "corpus"
+    shutil.copytree(CORPUS, path)
+    return path
+
+
+@pytest.fixture
+def settings(corpus, tmp_path) -> Settings:
+    return Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+def expected_passages(settings) -> dict:
+    docs = load_corpus(settings.corpus_dir)
+    return {p.id: p for d in docs
+            for p in chunk_document(d, settings.chunk_target, settings.chunk_overlap)}
+
+
+def assert_index_matches_corpus(settings) -> list:
+    """The index holds exactly the passages the corpus chunks into: none missing, none twice."""
+    store = open_store(settings)
+    stored = store.passages()
+    spans = [(p.source, p.start, p.end) for p in stored]
+    assert len(spans) == len(set(spans)), "duplicate passages"
+    expected = expected_passages(settings)
+    assert {p.id for p in stored} == set(expected)
+    assert store.count() == len(expected)
+    for p in stored:
+        e = expected[p.id]
+        assert (p.source, p.start, p.end, p.text, p.ordinal) == (e.source, e.start, e.end, e.text,
+                                                                  e.ordinal)
+    states = store.file_states()
+    for doc in load_corpus(settings.corpus_dir):
+        n = len(chunk_document(doc, settings.chunk_target, settings.chunk_overlap))
+        assert (states[doc.source].sha256, states[doc.source].present,
+                states[doc.source].expected) == (doc.sha256, n, n), doc.source
+    assert set(states) == {d.source for d in load_corpus(settings.corpus_dir)}
+    return stored
+
+
+class CountingEmbeddings:
+    """Wraps the store's embeddings and counts the texts embedded."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dimension, self.texts = inner, inner.name, inner.dimension, 0
+
+    def embed_documents(self, texts):
+        self.texts += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+# --- add, no-op, change, delete -----------------------------------------------------------------
+
+def test_first_index_adds_every_file_then_a_rerun_does_nothing(settings):
+    events = []
+    report = build_index(settings, open_store(settings), progress=events.append)
+    n = len(expected_passages(settings))
+    assert report.added == FILES
+    assert (report.updated, report.removed, report.unchanged, report.skipped) == ([], [], [], [])
+    assert report.files == 5 and report.passages == n and report.passages_embedded == n
+    assert events[-1].stage == "done" and events[-1].done == events[-1].total == n
+    assert [e.done for e in events if e.stage == "embed"] == sorted(
+        e.done for e in events if e.stage == "embed")
+    assert_index_matches_corpus(settings)
+
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    again = build_index(settings, store)
+    assert again.unchanged == FILES
+    assert (again.added, again.updated, again.removed) == ([], [], [])
+    assert again.passages_embedded == 0 and counting.texts == 0
+    assert again.passages == n
+
+
+def test_a_changed_file_has_its_passages_replaced(settings, corpus):
+    build_index(settings, open_store(settings))
+    before = {p.id: p for p in open_store(settings).passages()}
+    target = corpus / FILES[2]
+    text = target.read_text(encoding="utf-8")
+    text = text.replace("ستيف ويتكوف", "المبعوث ستيف ويتكوف", 1)
+    target.write_text(text + "\nوفي تطور لاحق، أكد المسؤولون أن حفل التوقيع سيقام الأسبوع المقبل.\n",
+                      encoding="utf-8")
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    report = build_index(settings, store)
+    assert report.updated == [FILES[2]]
+    assert report.unchanged == [f for f in FILES if f != FILES[2]]
+    new_chunks = [p for p in expected_passages(settings).values() if p.source == FILES[2]]
+    assert report.passages_embedded == counting.texts == len(new_chunks)
+    stored = assert_index_matches_corpus(settings)
+    for p in stored:
+        if p.source != FILES[2]:
+            assert p.id in before  # the other files were not touched
+    mine = [p for p in stored if p.source == FILES[2]]
+    assert any("حفل التوقيع سيقام الأسبوع المقبل" in p.text for p in mine)
+    assert len(mine) == len(new_chunks)
+
+
+def test_a_deleted_file_is_removed_with_its_passages(settings, corpus):
+    build_index(settings, open_store(settings))
+    (corpus / FILES[3]).unlink()
+    report = build_index(settings, open_store(settings))
+    assert report.removed == [FILES[3]] and report.passages_embedded == 0
+    assert report.files == 4
+    stored = assert_index_matches_corpus(settings)
+    assert FILES[3] not in {p.source for p in stored}
+    assert FILES[3] not in open_store(settings).sources()
+
+
+def test_an_added_file_is_indexed_and_answers(settings, corpus):
+    build_index(settings, open_store(settings))
+    (corpus / "005_new.txt").write_text(NEW_FILE, encoding="utf-8")
+    report = build_index(settings, open_store(settings))
+    assert report.added == ["005_new.txt"] and report.unchanged == FILES
+    assert report.passages_embedded == len(
+        [p for p in expected_passages(settings).values() if p.source == "005_new.txt"])
+    assert_index_matches_corpus(settings)
+    answer = Assistant(settings).ask("كم بلغت تكلفة مطار أوش الجديد؟")
+    assert answer.answered and "300" in answer.text
+    assert answer.citations[0].source == "005_new.txt"
+
+
+def test_empty_and_binary_files_are_skipped_with_a_reason(settings, corpus):
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "image.txt").write_bytes(png_bytes())
+    warned = []
+    report = build_index(settings, open_store(settings), warn=lambda s, r: warned.append((s, r)))
+    assert report.added == FILES
+    skipped = dict(report.skipped)
+    assert set(skipped) == {"empty.txt", "image.txt"}
+    assert "empty" in skipped["empty.txt"] and "empty.txt" in skipped["empty.txt"]
+    assert "binary" in skipped["image.txt"]
+    assert sorted(warned) == sorted(report.skipped)
+    assert_index_matches_corpus(settings)
+
+
+def test_a_file_that_becomes_unreadable_leaves_the_index(settings, corpus):
+    build_index(settings, open_store(settings))
+    (corpus / FILES[0]).write_bytes(png_bytes())
+    report = build_index(settings, open_store(settings))
+    assert report.removed == [FILES[0]]
+    assert [s for s, _ in report.skipped] == [FILES[0]]
+    assert FILES[0] not in open_store(settings).sources()
+
+
+def test_changing_the_chunking_reindexes_every_file(settings):
+    build_index(settings, open_store(settings))
+    smaller = settings.replace(chunk_target=200, chunk_overlap=50)
+    report = build_index(smaller, open_store(smaller))
+    assert report.updated == FILES
+    assert_index_matches_corpus(smaller)
+
+
+def test_assistant_index_rebuild_starts_over(settings):
+    assistant = Assistant(settings)
+    first = assistant.index()
+    rebuilt = assistant.index(rebuild=True)
+    assert rebuilt.added == FILES and rebuilt.unchanged == []
+    assert rebuilt.passages_embedded == first.passages == rebuilt.passages
+    assert_index_matches_corpus(settings)
+    assert assistant.ask("كم نسبة المسلمين في كازاخستان؟").answered
+
+
+def test_asking_before_indexing_says_to_index(settings):
+    with pytest.raises(IndexMissingError, match="sanad index"):
+        Assistant(settings).ask("متى أقامت كازاخستان علاقات مع إسرائيل؟")
+
+
+# --- interrupted runs are repaired ------------------------------------------------------------
+
+def modify(path: Path) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + "\nجملة أضيفت لاحقا إلى هذا الملف.\n",
+                    encoding="utf-8")
+
+
+def test_a_crash_between_delete_and_add_is_repaired(settings, corpus, monkeypatch):
+    build_index(settings, open_store(settings))
+    modify(corpus / FILES[1])
+    real_add = Store.add
+
+    def crashing_add(self, passages, *args, **kwargs):
+        if passages and passages[0].source == FILES[1]:
+            raise RuntimeError("simulated crash after the old passages were deleted")
+        return real_add(self, passages, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "add", crashing_add)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build_index(settings, open_store(settings))
+    monkeypatch.setattr(Store, "add", real_add)
+    assert FILES[1] not in open_store(settings).sources()  # the crash did lose the file...
+    report = build_index(settings, open_store(settings))
+    assert report.added == [FILES[1]]  # ...and the next run brings it back
+    assert_index_matches_corpus(settings)
+
+
+def test_a_crash_half_way_through_a_files_upserts_is_repaired(settings, monkeypatch):
+    from chromadb.api.models.Collection import Collection
+
+    monkeypatch.setattr(rag.store, "_BATCH", 2)  # several upserts per file
+    real_upsert = Collection.upsert
+    calls = []
+
+    def interrupted_upsert(self, *args, **kwargs):
+        if kwargs["metadatas"][0]["source"] == FILES[2]:
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt  # Ctrl-C between two batches of one file
+        return real_upsert(self, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "upsert", interrupted_upsert)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, open_store(settings))
+    monkeypatch.setattr(Collection, "upsert", real_upsert)
+    state = open_store(settings).file_states()[FILES[2]]
+    assert state.present == 2 < state.expected
+    # the lock was released: a new run does not wait for it
+    report = build_index(settings.replace(lock_timeout_s=0.2), open_store(settings))
+    assert report.updated == [FILES[2]]
+    assert report.unchanged == FILES[:2]
+    assert report.added == FILES[3:]
+    assert_index_matches_corpus(settings)
+
+
+def test_passages_missing_from_the_collection_are_restored(settings):
+    build_index(settings, open_store(settings))
+    col = open_store(settings).collection()
+    ids = col.get(where={"source": FILES[4]})["ids"]
+    assert len(ids) >= 2
+    col.delete(ids=ids[: len(ids) // 2])
+    report = build_index(settings, open_store(settings))
+    assert report.updated == [FILES[4]]
+    assert report.unchanged == FILES[:4]
+    assert_index_matches_corpus(settings)
+
+
+def test_a_stray_passage_of_a_file_is_removed(settings):
+    build_index(settings, open_store(settings))
+    store = open_store(settings)
+    col = store.collection()
+    got = col.get(where={"source": FILES[0]}, limit=1, include=["embeddings", "documents",
+                                                                 "metadatas"])
+    col.add(ids=["stray-duplicate"], embeddings=[list(got["embeddings"][0])],
+            documents=[got["documents"][0]], metadatas=[got["metadatas"][0]])
+    report = build_index(settings, open_store(settings))
+    assert report.updated == [FILES[0]]
+    stored = assert_index_matches_corpus(settings)
+    assert "stray-duplicate" not in {p.id for p in stored}
+
+
+KILL_SCRIPT = """
+import sys
+import rag.store
+
+_add = rag.store.Store.add
+
+
+def add(self, passages, *args, **kwargs):
+    _add(self, passages, *args, **kwargs)
+    print("added", passages[0].source, flush=True)
+
+
+rag.store.Store.add = add
+from rag.cli import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+WORDS = ("كازاخستان إسرائيل الاتفاقات الرئيس المبعوث واشنطن العلاقات الدبلوماسية الاقتصاد "
+         "التعاون الإعلان البيت الأبيض الحكومة الدولة المنطقة السياسة الخارجية").split()
+
+
+def test_sigkill_mid_index_is_repaired_by_the_next_run(tmp_path):
+    corpus = tmp_path / "big"
+    corpus.mkdir()
+    rng = random.Random(11)
+    n_files = 150
+    for i in range(n_files):
+        sentences = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 14))) + "."
+                     for _ in range(rng.randint(3, 9))]
+        (corpus / f"doc_{i:03d}.txt").write_text(f"مقالة رقم {i}\n" + "\n".join(sentences) + "\n",
+                                                 encoding="utf-8")
+    index = tmp_path / "index"
+    script = tmp_path / "index_and_report.py"
+    script.write_text(KILL_SCRIPT, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    stderr = open(tmp_path / "stderr.txt", "w+")
+    proc = subprocess.Popen([sys.executable, str(script), "index", "--corpus", str(corpus),
+                             "--index", str(index)], stdout=subprocess.PIPE,
+                            stderr=stderr, text=True, env=env, cwd=tmp_path)
+    added = 0
+    try:
+        for line in proc.stdout:
+            added += line.startswith("added ")
+            if added == 40:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        stderr.seek(0)
+        errors = stderr.read()[-2000:]
+        stderr.close()
+    assert proc.returncode == -signal.SIGKILL, \
+        f"the indexer ended by itself after {added} files (exit {proc.returncode}): {errors}"
+
+    settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=index)
+    report = build_index(settings, open_store(settings))
+    assert len(report.unchanged) >= 40
+    assert report.added + report.updated, "nothing was left to do after the kill"
+    assert len(report.added) + len(report.updated) + len(report.unchanged) == n_files
+    assert_index_matches_corpus(settings)
+    again = build_index(settings, open_store(settings))
+    assert again.passages_embedded == 0 and len(again.unchanged) == n_files
+
+
+# --- the lock -------------------------------------------------------------------------------------
+
+def test_a_held_lock_makes_a_second_run_fail_clearly(settings):
+    build_index(settings, open_store(settings))
+    impatient = settings.replace(lock_timeout_s=0.5)
+    store = open_store(impatient)
+    with index_lock(settings):
+        t0 = time.monotonic()
+        with pytest.raises(IndexLockedError) as info:
+            build_index(impatient, store)
+        waited = time.monotonic() - t0
+    assert 0.4 <= waited < 5
+    message = str(info.value)
+    assert "Another `sanad index`" in message and str(settings.index_dir) in message
+    assert "0.5 s" in message
+    assert_index_matches_corpus(settings)
+
+
+def test_a_second_run_waits_for_the_lock_to_be_released(settings):
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with index_lock(settings):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(10)
+        threading.Timer(0.6, release.set).start()
+        t0 = time.monotonic()
+        report = build_index(settings.replace(lock_timeout_s=10), open_store(settings))
+        assert time.monotonic() - t0 >= 0.5
+        assert report.added == FILES
+    finally:
+        release.set()
+        thread.join(10)
+    assert_index_matches_corpus(settings)
+
+
+def test_the_cli_refuses_while_another_process_indexes(settings, corpus, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SANAD_LOCK_TIMEOUT": "0.5"}
+    with index_lock(settings):
+        done = subprocess.run([sys.executable, "-m", "rag.cli", "index", "--corpus", str(corpus),
+                               "--index", str(settings.index_dir)], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sanad: Another `sanad index`"), done.stderr
+
+
+# --- embeddings must not be mixed -------------------------------------------------------------------
+
+class OtherEmbeddings:
+    name = "other-model"
+    dimension = 8
+
+    def embed_documents(self, texts):
+        return [[1.0] + [0.0] * 7 for _ in texts]
+
+    def embed_query(self, text):
+        return [1.0] + [0.0] * 7
+
+
+def test_opening_an_index_with_another_embedding_is_refused(settings):
+    report = build_index(settings, open_store(settings))
+    store = Store(settings, OtherEmbeddings())
+    with pytest.raises(EmbeddingMismatchError) as info:
+        store.collection()
+    message = str(info.value)
+    assert "hashing-ngram-v1" in message and "other-model" in message
+    assert "re-index" in message and "--rebuild" in message
+    with pytest.raises(EmbeddingMismatchError):
+        build_index(settings, Store(settings, OtherEmbeddings()))
+    assert open_store(settings).count() == report.passages  # nothing was mixed in
+    rebuilt = build_index(settings, Store(settings, OtherEmbeddings()), rebuild=True)
+    assert rebuilt.added == FILES
+    with pytest.raises(EmbeddingMismatchError):
+        open_store(settings).collection()
+
+
+def test_an_index_built_by_a_remote_model_is_refused_offline(settings, llm_server):
+    remote = settings.replace(embedding="test-embed", base_url=llm_server.url, api_key="k",
+                              timeout_s=5, max_retries=0)
+    report = Assistant(remote).index()
+    assert report.added == FILES
+    assert Assistant(remote).retrieve("قازاخستان")
+    with pytest.raises(EmbeddingMismatchError, match="openai:test-embed.*re-index"):
+        Assistant(settings).ask("متى أقامت كازاخستان علاقات مع إسرائيل؟")

@@ -1,0 +1,119 @@
+"""One frozen settings object: environment first, flags override, bad values refused."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from rag import ConfigError, Settings
+from rag import settings as settings_module
+
+
+def test_defaults_without_environment():
+    s = Settings.from_env(env={})
+    assert s == Settings()
+    assert s.corpus_dir == Path("corpus") and s.index_dir == Path(".sanad")
+    assert s.chroma_url is None and s.collection == "sanad"
+    assert s.top_k == 5 and s.embedding == "hashing-ngram-v1"
+    assert not s.offline and s.fallback and not s.llm_enabled
+    assert s.chunk_target == settings_module.DEFAULT_CHUNK_TARGET
+    assert s.lock_timeout_s == settings_module.DEFAULT_LOCK_TIMEOUT_S
+
+
+def test_from_env_reads_every_variable(tmp_path):
+    env = {
+        "SANAD_CORPUS_DIR": str(tmp_path / "c"), "SANAD_INDEX_DIR": str(tmp_path / "i"),
+        "SANAD_CHROMA_URL": "http://127.0.0.1:8123", "SANAD_COLLECTION": "news",
+        "SANAD_CHUNK_TARGET": "300", "SANAD_CHUNK_OVERLAP": "40", "SANAD_TOP_K": "8",
+        "SANAD_EMBEDDINGS": "text-embedding-3-small", "SANAD_MODEL": "my-model",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-secret-123",
+        "SANAD_OFFLINE": "yes", "SANAD_TIMEOUT": "2.5", "SANAD_MAX_RETRIES": "0",
+        "SANAD_LOCK_TIMEOUT": "0.5", "SANAD_RTL": " ON ", "SANAD_DATA_DIR": str(tmp_path / "d"),
+    }
+    s = Settings.from_env(env=env)
+    assert s.corpus_dir == tmp_path / "c" and s.index_dir == tmp_path / "i"
+    assert s.chroma_url == "http://127.0.0.1:8123" and s.collection == "news"
+    assert (s.chunk_target, s.chunk_overlap, s.top_k) == (300, 40, 8)
+    assert s.embedding == "text-embedding-3-small" and s.model == "my-model"
+    assert s.base_url == "http://127.0.0.1:9/v1" and s.api_key == "sk-secret-123"
+    assert s.offline is True and not s.llm_enabled  # offline wins over a configured key
+    assert (s.timeout_s, s.max_retries, s.lock_timeout_s) == (2.5, 0, 0.5)
+    assert s.rtl == "on" and s.data_dir == tmp_path / "d"
+    assert s.resolved_data_dir == tmp_path / "d"
+
+
+def test_from_env_reads_os_environ_by_default(monkeypatch):
+    monkeypatch.setenv("SANAD_TOP_K", "9")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    s = Settings.from_env()
+    assert s.top_k == 9 and s.llm_enabled
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("On", True),
+                                             ("0", False), ("no", False), ("", False)])
+def test_boolean_flags(value, expected):
+    assert Settings.from_env(env={"SANAD_OFFLINE": value}).offline is expected
+
+
+def test_empty_variables_mean_the_default():
+    s = Settings.from_env(env={"SANAD_TOP_K": "", "SANAD_INDEX_DIR": "", "SANAD_CHROMA_URL": "",
+                               "OPENAI_API_KEY": "", "SANAD_TIMEOUT": "  "})
+    assert s == Settings()
+
+
+def test_overrides_win_and_none_overrides_are_ignored(tmp_path):
+    env = {"SANAD_TOP_K": "8", "SANAD_INDEX_DIR": "/from/env", "SANAD_MODEL": "env-model"}
+    s = Settings.from_env(env=env, top_k=3, index_dir=tmp_path, model=None, offline=None)
+    assert s.top_k == 3 and s.index_dir == tmp_path
+    assert s.model == "env-model" and s.offline is False
+
+
+@pytest.mark.parametrize("name, value", [
+    ("SANAD_TOP_K", "abc"), ("SANAD_TOP_K", "1.5"), ("SANAD_TOP_K", "-1"), ("SANAD_TOP_K", "0"),
+    ("SANAD_TOP_K", "nan"), ("SANAD_TOP_K", "inf"), ("SANAD_MAX_RETRIES", "many"),
+    ("SANAD_CHUNK_TARGET", "10"), ("SANAD_CHUNK_TARGET", "1e400"),
+    ("SANAD_TIMEOUT", "abc"), ("SANAD_TIMEOUT", "nan"), ("SANAD_TIMEOUT", "-1"),
+    ("SANAD_LOCK_TIMEOUT", "soon"), ("SANAD_LOCK_TIMEOUT", "-5"),
+])
+def test_bad_numbers_are_config_errors(name, value):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env={name: value})
+    assert str(info.value).endswith(".")
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"chunk_overlap": 450}, "overlap"),
+    ({"chunk_target": 20}, "target"),
+    ({"top_k": 0}, "k must be"),
+    ({"rtl": "sideways"}, "SANAD_RTL"),
+    ({"chroma_url": "127.0.0.1:8000"}, "http"),
+])
+def test_invalid_combinations_are_refused(changes, match):
+    with pytest.raises(ConfigError, match=match):
+        Settings.from_env(env={}).replace(**changes)
+    with pytest.raises(ConfigError, match=match):
+        Settings.from_env(env={}, **changes)
+
+
+def test_the_api_key_never_shows():
+    s = Settings.from_env(env={"OPENAI_API_KEY": "sk-very-secret-42"})
+    assert s.api_key == "sk-very-secret-42" and s.llm_enabled
+    assert "sk-very-secret-42" not in repr(s)
+    assert "sk-very-secret-42" not in str(s)
+    assert "sk-very-secret-42" not in f"{s!r} {s}"
+
+
+def test_settings_are_frozen_and_replace_returns_a_new_object():
+    s = Settings.from_env(env={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.top_k = 3
+    t = s.replace(top_k=3)
+    assert (s.top_k, t.top_k) == (5, 3)
+
+
+def test_llm_is_enabled_by_a_key_or_a_base_url():
+    assert Settings.from_env(env={"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}).llm_enabled
+    assert Settings.from_env(env={"OPENAI_API_KEY": "k"}).llm_enabled
+    assert not Settings.from_env(env={"OPENAI_API_KEY": "k", "SANAD_OFFLINE": "1"}).llm_enabled
