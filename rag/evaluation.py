@@ -190,7 +190,8 @@ def run_squad(paths: list[Path | str], settings, modes: tuple[str, ...] = ("hybr
         d, q = load_squad(p)
         docs.extend(d)
         questions.extend(q)
-    docs = list({d.source: d for d in docs}.values())
+    by_source = {d.source: d for d in docs}
+    docs = list(by_source.values())
     if limit:
         questions = questions[:limit]
     with tempfile.TemporaryDirectory(prefix="sanad-squad-") as tmp:
@@ -215,7 +216,8 @@ def run_squad(paths: list[Path | str], settings, modes: tuple[str, ...] = ("hybr
                 mrr10 += 1.0 / rank if rank and rank <= 10 else 0.0
                 if mode == "hybrid":
                     hits = retriever.search(q["question"], settings.top_k)
-                    ans = extractive.answer(q["question"], q["question"], hits, retriever)
+                    ans = extractive.answer(q["question"], q["question"], hits, retriever,
+                                            by_source.__getitem__)
                     contains += ans.answered and contains_answer(ans.text, tuple(q["answers"]))
                 if progress:
                     progress(mode, n, len(questions))

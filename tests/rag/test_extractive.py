@@ -89,14 +89,17 @@ FILLER = [passage(f"f{i}", t) for i, t in enumerate([
 def ask_hand_made(question: str, first: Passage, second: Passage):
     retriever = HybridRetriever([first, second] + FILLER, None, mode="bm25")
     hits = [Hit(first, 1.0, 1, None), Hit(second, 0.9, 2, None)]
-    answer = extractive.answer(question, question, hits, retriever)
     docs = {p.source: p for p in (first, second)}
 
     class Doc:
         def __init__(self, p):
             self.text = p.text
 
-    check_citations(answer, lambda source: Doc(docs[source]))
+    def document(source):
+        return Doc(docs[source])
+
+    answer = extractive.answer(question, question, hits, retriever, document)
+    check_citations(answer, document)
     return answer
 
 
@@ -132,3 +135,25 @@ def test_headings_are_not_answers():
     answer = extractive.answer("ما خلفية العلاقات؟", "ما خلفية العلاقات؟",
                                [Hit(heading, 1.0, 1, None)], retriever)
     assert not answer.answered
+
+
+def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, corpus_dir):
+    """Spans come from the index; if the file moved under them, the citation says so."""
+    import shutil
+
+    from rag import Assistant, Settings
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, corpus)
+    assistant = Assistant(Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "i"))
+    assistant.index()
+    question = "متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟"
+    before = assistant.ask(question)
+    assert before.answered and all(c.verified for c in before.citations)
+    for path in corpus.glob("*.txt"):
+        path.write_text("سطر جديد في أول الملف.\n" + path.read_text(encoding="utf-8"),
+                        encoding="utf-8")
+    stale = Assistant(assistant.settings).ask(question)  # same index, files changed
+    assert stale.answered and stale.citations
+    assert not any(c.verified for c in stale.citations)
+    assert stale.citation_counts["unverified"] == len(stale.citations)
