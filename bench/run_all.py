@@ -39,8 +39,10 @@ def main() -> None:
              *map(str, files)])
         results["squad"][name]["seconds"] = round(time.perf_counter() - t, 1)
         print(name, json.dumps(results["squad"][name]["modes"]), flush=True)
-    qa = run_json([SANAD, "eval", "--offline", "--json", "--index", str(ROOT / "bench" / ".work" / "qa-index"),
-                   "--corpus", str(ROOT / "corpus"), str(ROOT / "tests" / "qa" / "corpus_qa.jsonl")])
+    where = ["--index", str(ROOT / "bench" / ".work" / "qa-index"), "--corpus", str(ROOT / "corpus")]
+    subprocess.run([SANAD, "index", "--offline", *where], check=True, capture_output=True)  # up to date
+    qa = run_json([SANAD, "eval", "--offline", "--json", *where,
+                   str(ROOT / "tests" / "qa" / "corpus_qa.jsonl")])
     results["corpus_qa"] = {k: v for k, v in qa.items() if k != "failures"}
     results["corpus_qa"]["failures"] = len(qa["failures"])
     print("corpus_qa", json.dumps(results["corpus_qa"]), flush=True)
