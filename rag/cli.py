@@ -148,18 +148,22 @@ def cmd_index(args) -> int:
     return 0
 
 
-def print_answer(answer, out=None) -> None:
+def print_answer(answer, out=None, body: bool = True) -> None:
+    """The answer, its notes and its numbered sources; `body=False` when the text and notes
+    were already streamed to the terminal."""
     out = out or sys.stdout  # looked up per call: a default bound at import misses redirects
-    if answer.rewritten:
-        print(f"(searched: {answer.query})", file=out)
-    print(answer.text, file=out)
-    for note in answer.notes:
-        print(f"note: {note}", file=out)
+    if body:
+        if answer.rewritten:
+            print(f"(searched: {answer.query})", file=out)
+        print(answer.text, file=out)
+        for note in answer.notes:
+            print(f"note: {note}", file=out)
     if answer.citations:
         print("\nSources:", file=out)
         for c in answer.citations:
             flag = "" if c.verified else " (quote not found in the source)"
             label = " · ".join(x for x in (c.outlet, c.title) if x)
+            label = label if len(label) <= 80 else label[:79] + "…"
             print(f"[{c.marker}] {c.source} {c.start}-{c.end}{flag}" + (f"  {label}" if label else ""),
                   file=out)
             print(f"    «{c.quote}»", file=out)
@@ -169,7 +173,7 @@ def print_answer(answer, out=None) -> None:
 
 def cmd_ask(args) -> int:
     from .assistant import Assistant
-    from .types import Done, Notice, TextDelta
+    from .types import Done, Notice, QueryRewritten, TextDelta
 
     assistant = Assistant(settings_from_args(args))
     if not args.question.strip():
@@ -179,18 +183,21 @@ def cmd_ask(args) -> int:
         print(json.dumps(assistant.ask(args.question, k=args.k).to_dict(), ensure_ascii=False,
                          indent=2))
         return 0
-    streamed = False
+    live = assistant.mode == "llm" and sys.stdout.isatty()  # show the model's words as they come
     for event in assistant.stream(args.question, k=args.k):
-        if isinstance(event, TextDelta) and assistant.mode == "llm" and sys.stdout.isatty():
+        if not live:
+            if isinstance(event, Done):
+                print_answer(event.answer)
+        elif isinstance(event, QueryRewritten):
+            print(f"(searched: {event.query})")
+        elif isinstance(event, TextDelta):
             sys.stdout.write(event.text)
             sys.stdout.flush()
-            streamed = True
-        elif isinstance(event, Notice) and streamed:
-            sys.stdout.write("\n\n")
+        elif isinstance(event, Notice):
+            print(f"\nnote: {event.text}\n")
         elif isinstance(event, Done):
-            if streamed:
-                sys.stdout.write("\n\n")
-            print_answer(event.answer)
+            print()
+            print_answer(event.answer, body=False)
     return 0
 
 
