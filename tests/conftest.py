@@ -48,6 +48,41 @@ def _no_network_and_clean_env(monkeypatch, tmp_path):
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
 
 
+def check_answer_citations(answer) -> None:
+    """Issue 3's target, for every Answer any test produces: each citation maps to a
+    retrieved passage, and each marker left in the text names one; others were dropped."""
+    from rag.citations import marker_numbers
+
+    n = len(answer.passages)
+    for c in answer.citations:
+        assert 1 <= c.marker <= n, f"citation [{c.marker}] names no passage (have {n})"
+        hit = answer.passages[c.marker - 1].passage
+        assert (c.source, c.passage_id) == (hit.source, hit.id), c
+    for m in marker_numbers(answer.text):
+        assert 1 <= m <= n, f"marker [{m}] in the answer names no passage (have {n})"
+    assert not any(1 <= m <= n for m in answer.dropped_markers), answer.dropped_markers
+
+
+@pytest.fixture(autouse=True)
+def _every_answer_maps_its_citations(monkeypatch):
+    """Wrap Assistant.stream (which ask() uses too) so no unmapped marker goes unnoticed."""
+    from rag.assistant import Assistant
+    from rag.types import Done
+
+    real = Assistant.stream
+    checked: list[int] = []
+
+    def stream(self, *args, **kwargs):
+        for event in real(self, *args, **kwargs):
+            if isinstance(event, Done):
+                check_answer_citations(event.answer)
+                checked.append(1)
+            yield event
+
+    monkeypatch.setattr(Assistant, "stream", stream)
+    yield checked
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     return CORPUS

@@ -146,3 +146,9 @@ def test_document_returns_the_cited_file_and_refuses_others(opened, indexed):
 def test_stats(opened):
     stats = opened.stats()
     assert stats["files"] == 5 and stats["passages"] > 5 and stats["mode"] == "offline"
+
+
+def test_the_suite_checks_the_citations_of_every_answer(assistant, _every_answer_maps_its_citations):
+    """The autouse wrapper in tests/conftest.py sees the answers that ask() returns."""
+    assistant.ask("متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟")
+    assert _every_answer_maps_its_citations == [1]
