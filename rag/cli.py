@@ -260,9 +260,21 @@ def cmd_chat(args) -> int:
     settings = settings_from_args(args)
     if args.plain or not sys.stdin.isatty():
         return plain_chat(settings)
-    from tui.app import run
+    return chat_frontend()(settings, new=args.new, rtl=args.rtl)
 
-    return run(settings, new=args.new, rtl=args.rtl)
+
+def chat_frontend():
+    """The full-screen chat, found through the `sanad.frontends` entry point: the library
+    never imports `tui` by name (DESIGN.md), the installed package provides it."""
+    from importlib.metadata import entry_points
+
+    from .errors import ConfigError
+
+    found = entry_points(group="sanad.frontends", name="chat")
+    if not found:
+        raise ConfigError("The terminal chat is not installed; reinstall sanad "
+                          "(pip install -e .) or use `sanad chat --plain`.")
+    return next(iter(found)).load()
 
 
 def plain_chat(settings) -> int:

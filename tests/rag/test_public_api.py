@@ -152,3 +152,19 @@ def test_the_suite_checks_the_citations_of_every_answer(assistant, _every_answer
     """The autouse wrapper in tests/conftest.py sees the answers that ask() returns."""
     assistant.ask("متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟")
     assert _every_answer_maps_its_citations == [1]
+
+
+def test_the_library_never_imports_the_chat():
+    """DESIGN.md: rag/ never imports tui; `sanad chat` finds it through an entry point."""
+    import ast
+
+    root = Path(rag.__file__).parent
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n == "tui" or n.startswith("tui.") for n in names), path.name
+    from rag.cli import chat_frontend
+    from tui.app import run
+
+    assert chat_frontend() is run
