@@ -16,6 +16,7 @@ from .errors import EmbeddingMismatchError, IndexMissingError, IndexStoreError
 from .types import Passage
 
 _BATCH = 256
+_PAGE = 5000  # rows per read of the whole collection
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,16 @@ class Store:
     def count(self) -> int:
         return self.collection().count()
 
-    def _metadatas(self) -> list[dict]:
+    def _get_all(self, include: list[str]):
+        """(id, document or None, metadata) of every passage, a page at a time."""
         col = self.collection()
-        out: list[dict] = []
-        total = col.count()
-        for offset in range(0, total, 5000):
-            out.extend(col.get(include=["metadatas"], limit=5000, offset=offset)["metadatas"])
-        return out
+        for offset in range(0, col.count(), _PAGE):
+            got = col.get(include=include, limit=_PAGE, offset=offset)
+            docs = got.get("documents") or [None] * len(got["ids"])
+            yield from zip(got["ids"], docs, got["metadatas"])
+
+    def _metadatas(self) -> list[dict]:
+        return [m for _, _, m in self._get_all(["metadatas"])]
 
     def file_states(self) -> dict[str, FileState]:
         seen: dict[str, dict] = {}
@@ -154,15 +158,10 @@ class Store:
             )
 
     def passages(self) -> list[Passage]:
-        col = self.collection()
-        out: list[Passage] = []
-        total = col.count()
-        for offset in range(0, total, 5000):
-            got = col.get(include=["documents", "metadatas"], limit=5000, offset=offset)
-            for pid, text, m in zip(got["ids"], got["documents"], got["metadatas"]):
-                out.append(Passage(id=pid, source=m["source"], start=m["start"], end=m["end"],
-                                   text=text, ordinal=m["ordinal"], title=m.get("title") or None,
-                                   date=m.get("date") or None, outlet=m.get("outlet") or None))
+        out = [Passage(id=pid, source=m["source"], start=m["start"], end=m["end"], text=text,
+                       ordinal=m["ordinal"], title=m.get("title") or None,
+                       date=m.get("date") or None, outlet=m.get("outlet") or None)
+               for pid, text, m in self._get_all(["documents", "metadatas"])]
         out.sort(key=lambda p: (p.source, p.ordinal))
         return out
 
