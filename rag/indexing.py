@@ -21,6 +21,7 @@ from .loading import load_corpus
 from .types import IndexReport, Progress
 
 _EMBED_BATCH = 64
+_WRITE_ROWS = 256  # passages gathered across files before one write to the store
 
 
 @contextlib.contextmanager
@@ -99,6 +100,7 @@ def index_documents(settings, store, docs: list, progress: Callable[..., None] |
                 for doc, state in todo]
         total = sum(len(p) for _, _, p in work)
         report("embed", 0, total)
+        pending: list = []  # files embedded, old passages deleted, not yet written
         for doc, state, passages in work:
             vectors: list[list[float]] = []
             for i in range(0, len(passages), _EMBED_BATCH):
@@ -108,8 +110,13 @@ def index_documents(settings, store, docs: list, progress: Callable[..., None] |
                 report("embed", embedded, total, doc.source)
             if state is not None:
                 store.delete_source(doc.source)
-            store.add(passages, vectors, doc.sha256, signature)
+            pending.append((passages, vectors, doc.sha256))
             (updated if state is not None else added).append(doc.source)
+            if sum(len(p) for p, _, _ in pending) >= _WRITE_ROWS:
+                store.add_files(pending, signature)
+                pending = []
+        if pending:
+            store.add_files(pending, signature)
         present = {d.source for d in docs}
         for source in sorted(set(states) - present):
             store.delete_source(source)

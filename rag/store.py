@@ -146,15 +146,23 @@ class Store:
 
     def add(self, passages: list[Passage], vectors: list[list[float]], sha256: str,
             chunking: str) -> None:
+        """One file's passages."""
+        self.add_files([(passages, vectors, sha256)], chunking)
+
+    def add_files(self, files: list[tuple[list[Passage], list[list[float]], str]],
+                  chunking: str) -> None:
+        """Several files' (passages, vectors, sha256), written _BATCH rows at a time across
+        file boundaries: a Chroma write costs ~50 ms on disk whatever its size. Each row
+        carries its file's passage count, so a file cut off by a crash is seen incomplete."""
         col = self.collection(create=True)
-        n = len(passages)
-        for i in range(0, n, _BATCH):
-            batch = passages[i:i + _BATCH]
+        rows = [(p, v, sha, len(ps)) for ps, vs, sha in files for p, v in zip(ps, vs)]
+        for i in range(0, len(rows), _BATCH):
+            batch = rows[i:i + _BATCH]
             col.upsert(
-                ids=[p.id for p in batch],
-                embeddings=vectors[i:i + _BATCH],
-                documents=[p.text for p in batch],
-                metadatas=[_meta(p, sha256, n, chunking) for p in batch],
+                ids=[p.id for p, _, _, _ in batch],
+                embeddings=[v for _, v, _, _ in batch],
+                documents=[p.text for p, _, _, _ in batch],
+                metadatas=[_meta(p, sha, n, chunking) for p, _, sha, n in batch],
             )
 
     def passages(self) -> list[Passage]:

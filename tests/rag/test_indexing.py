@@ -215,17 +215,17 @@ def modify(path: Path) -> None:
 def test_a_crash_between_delete_and_add_is_repaired(settings, corpus, monkeypatch):
     build_index(settings, open_store(settings))
     modify(corpus / FILES[1])
-    real_add = Store.add
+    real_add = Store.add_files
 
-    def crashing_add(self, passages, *args, **kwargs):
-        if passages and passages[0].source == FILES[1]:
+    def crashing_add(self, files, *args, **kwargs):
+        if any(passages and passages[0].source == FILES[1] for passages, _, _ in files):
             raise RuntimeError("simulated crash after the old passages were deleted")
-        return real_add(self, passages, *args, **kwargs)
+        return real_add(self, files, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "add", crashing_add)
+    monkeypatch.setattr(Store, "add_files", crashing_add)
     with pytest.raises(RuntimeError, match="simulated crash"):
         build_index(settings, open_store(settings))
-    monkeypatch.setattr(Store, "add", real_add)
+    monkeypatch.setattr(Store, "add_files", real_add)
     assert FILES[1] not in open_store(settings).sources()  # the crash did lose the file...
     report = build_index(settings, open_store(settings))
     assert report.added == [FILES[1]]  # ...and the next run brings it back
@@ -238,20 +238,23 @@ def test_a_crash_half_way_through_a_files_upserts_is_repaired(settings, monkeypa
     monkeypatch.setattr(rag.store, "_BATCH", 2)  # several upserts per file
     real_upsert = Collection.upsert
     calls = []
+    written = []  # rows of FILES[2] that reached the store before the interrupt
 
     def interrupted_upsert(self, *args, **kwargs):
         if kwargs["metadatas"][0]["source"] == FILES[2]:
             calls.append(1)
             if len(calls) == 2:
                 raise KeyboardInterrupt  # Ctrl-C between two batches of one file
-        return real_upsert(self, *args, **kwargs)
+        result = real_upsert(self, *args, **kwargs)
+        written.extend(m for m in kwargs["metadatas"] if m["source"] == FILES[2])
+        return result
 
     monkeypatch.setattr(Collection, "upsert", interrupted_upsert)
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, open_store(settings))
     monkeypatch.setattr(Collection, "upsert", real_upsert)
     state = open_store(settings).file_states()[FILES[2]]
-    assert state.present == 2 < state.expected
+    assert 0 < state.present == len(written) < state.expected
     # the lock was released: a new run does not wait for it
     report = build_index(settings.replace(lock_timeout_s=0.2), open_store(settings))
     assert report.updated == [FILES[2]]
@@ -290,15 +293,16 @@ KILL_SCRIPT = """
 import sys
 import rag.store
 
-_add = rag.store.Store.add
+_add = rag.store.Store.add_files
 
 
-def add(self, passages, *args, **kwargs):
-    _add(self, passages, *args, **kwargs)
-    print("added", passages[0].source, flush=True)
+def add_files(self, files, *args, **kwargs):
+    _add(self, files, *args, **kwargs)
+    for passages, _, _ in files:
+        print("added", passages[0].source, flush=True)
 
 
-rag.store.Store.add = add
+rag.store.Store.add_files = add_files
 from rag.cli import main
 
 sys.exit(main(sys.argv[1:]))
