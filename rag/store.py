@@ -144,11 +144,6 @@ class Store:
     def delete_source(self, source: str) -> None:
         self.collection().delete(where={"source": source})
 
-    def add(self, passages: list[Passage], vectors: list[list[float]], sha256: str,
-            chunking: str) -> None:
-        """One file's passages."""
-        self.add_files([(passages, vectors, sha256)], chunking)
-
     def add_files(self, files: list[tuple[list[Passage], list[list[float]], str]],
                   chunking: str) -> None:
         """Several files' (passages, vectors, sha256), written _BATCH rows at a time across
