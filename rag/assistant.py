@@ -111,8 +111,9 @@ class Assistant:
             except LLMError:
                 pass  # e.g. no key for api.openai.com: the first question says so
 
-    def retrieve(self, query: str, k: int | None = None) -> list[Hit]:
-        return self.retriever.search(query, k or self.settings.top_k)
+    def retrieve(self, query: str, k: int | None = None, focus: str | None = None) -> list[Hit]:
+        """Top-k passages for `query`; `focus` as in `HybridRetriever.search`."""
+        return self.retriever.search(query, k or self.settings.top_k, focus)
 
     def as_retriever(self, k: int | None = None):
         """This assistant's hybrid retrieval as a LangChain `BaseRetriever`."""
@@ -142,7 +143,7 @@ class Assistant:
         if query != question:
             yield QueryRewritten(query)
         t1 = time.perf_counter()
-        hits = self.retrieve(query, k)
+        hits = self.retrieve(query, k, focus=question if query != question else None)
         timings = {"rewrite": (t1 - t0) * 1000, "retrieve": (time.perf_counter() - t1) * 1000}
         notes: list[str] = []
         if self.settings.llm_enabled:

@@ -118,9 +118,17 @@ def _coverage(q: QueryTerms, tokens: set[str]) -> float:
 _FOCUS_AFTER = {normalize(w) for w in ("أي", "اي", "كم", "ما", "ماذا", "وما", "وكم", "بأي", "بماذا")}
 
 
-def query_terms(query: str, retriever) -> QueryTerms:
+def query_terms(query: str, retriever, focus: str | None = None) -> QueryTerms:
+    """`focus`: the question as typed, when `query` adds words from the conversation; the
+    added words weigh as they do in retrieval (`BM25.context_factor`)."""
     toks = tokenize(query)
     weights = {t: retriever.bm25.idf(t) for t in toks}
+    if focus is not None:
+        own = set(tokenize(focus))
+        context = [t for t in weights if t not in own]
+        factor = retriever.bm25.context_factor([t for t in weights if t in own], context)
+        for t in context:
+            weights[t] *= factor
     optional = set()
     ws = words(query)
     for i, w in enumerate(ws[:-1]):
@@ -141,10 +149,12 @@ def sentence_features(question: str, query: str, hits: list[Hit], retriever
     """Each answer-sized sentence of the hits with its feature vector (FEATURES order)."""
     from .embeddings import hashing_vector
 
-    terms = query_terms(query, retriever)
+    terms = query_terms(query, retriever, focus=question)
     kind = question_kind(question)
     pattern = _KIND_PATTERNS.get(kind or "")
-    qvec = hashing_vector(query)
+    # n-gram likeness to what the person typed; to the whole query only when that is all
+    # carried context ("ولماذا؟")
+    qvec = hashing_vector(question if tokenize(question) else query)
     seen: set[tuple[str, int]] = set()
     out = []
     for rank, hit in enumerate(hits):

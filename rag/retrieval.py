@@ -16,6 +16,9 @@ from .analysis import tokenize
 from .types import Hit, Passage
 
 RRF_K = 10
+# Words brought in from the conversation (a follow-up's carried context) steer the search but
+# may not outvote the words the person typed: their idf mass is held to this share of theirs.
+CONTEXT_SHARE = 0.5
 BM25_WEIGHT = 1.0
 VECTOR_WEIGHT = 0.2  # set from bench/tune_fusion.py (ARCD-train), see bench/README.md
 CANDIDATES = 50  # per side, before fusion
@@ -48,8 +51,26 @@ class BM25:
             return np.zeros(self.n, dtype=np.float32)
         return self._model.get_scores(known)
 
-    def top(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
-        scores = self.scores(query_tokens)
+    def context_factor(self, own: list[str], context: list[str]) -> float:
+        """Weight of the context tokens: CONTEXT_SHARE of the typed words' idf mass at most;
+        full weight when the person typed no content word ("ولماذا؟")."""
+        own_mass = sum(self.idf(t) for t in own)
+        context_mass = sum(self.idf(t) for t in context)
+        if not own_mass or not context_mass:
+            return 1.0
+        return min(1.0, CONTEXT_SHARE * own_mass / context_mass)
+
+    def top(self, query_tokens: list[str], k: int, focus: set[str] | None = None
+            ) -> list[tuple[int, float]]:
+        """Best k passages; tokens outside `focus` (when given) weigh `context_factor`."""
+        if focus is None:
+            scores = self.scores(query_tokens)
+        else:
+            own = [t for t in query_tokens if t in focus]
+            context = [t for t in query_tokens if t not in focus]
+            scores = self.scores(own)
+            if context:
+                scores = scores + self.context_factor(own, context) * self.scores(context)
         if not len(scores):
             return []
         k = min(k, len(scores))
@@ -78,12 +99,14 @@ class HybridRetriever:
     def from_store(cls, store, settings=None, **kwargs) -> "HybridRetriever":
         return cls(store.passages(), store, **kwargs)
 
-    def _ranked(self, query: str, n: int) -> list[tuple[int, float, int | None, int | None]]:
+    def _ranked(self, query: str, n: int, focus: str | None = None
+                ) -> list[tuple[int, float, int | None, int | None]]:
         """(passage index, fused score, bm25 rank, vector rank), best first."""
         bm25_ranks: dict[int, int] = {}
         vec_ranks: dict[int, int] = {}
         if self.mode in ("hybrid", "bm25"):
-            for rank, (i, _) in enumerate(self.bm25.top(tokenize(query), n), 1):
+            own = set(tokenize(focus)) if focus is not None else None
+            for rank, (i, _) in enumerate(self.bm25.top(tokenize(query), n, own), 1):
                 bm25_ranks[i] = rank
         if self.mode in ("hybrid", "vector") and self.store is not None:
             vector = self.store.embeddings.embed_query(query)
@@ -101,10 +124,11 @@ class HybridRetriever:
         fused.sort(key=lambda x: (-x[1], x[0]))
         return fused
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, focus: str | None = None) -> list[Hit]:
         """Top-k passages; at most `per_source` (default ceil(k/2)) from one file while
-        other files still have candidates."""
-        ranked = self._ranked(query, max(CANDIDATES, 4 * k))
+        other files still have candidates. `focus` is what the person typed when `query` adds
+        words from the conversation: those added words then count for less."""
+        ranked = self._ranked(query, max(CANDIDATES, 4 * k), focus)
         cap = self.per_source or max(1, math.ceil(k / 2))
         chosen, spill, per = [], [], Counter()
         for i, score, br, vr in ranked:

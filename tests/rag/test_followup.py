@@ -93,9 +93,9 @@ def _spy_retrieve(assistant, monkeypatch) -> list[str]:
     seen: list[str] = []
     real = assistant.retrieve
 
-    def retrieve(query, k=None):
+    def retrieve(query, k=None, focus=None):
         seen.append(query)
-        return real(query, k)
+        return real(query, k, focus)
 
     monkeypatch.setattr(assistant, "retrieve", retrieve)
     return seen
@@ -112,6 +112,18 @@ def test_offline_rewritten_query_reaches_the_retriever(assistant, monkeypatch):
     assert answer.rewritten and "كازاخستان" in answer.query and "البيت الأبيض" in answer.query
     assert_citations_mapped(first)
     assert_citations_mapped(answer)
+
+
+def test_typed_words_outweigh_the_carried_context(assistant):
+    """The README's follow-up: the carried words of the first question must not pull the
+    answer back to it; Netanyahu's visit is what is asked."""
+    first = assistant.ask("متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟")
+    follow_up = assistant.ask("ومتى زارها نتنياهو؟", history=[first])
+    assert "كازاخستان" in follow_up.query and follow_up.answered
+    opening = follow_up.text.split("[1]")[0]
+    assert "نتنياهو" in opening and "2016" in opening
+    assert follow_up.citations[0].source == "002_9164ff34a3d4887d.txt"
+    assert "1992" in first.text
 
 
 def test_llm_rewritten_query_reaches_the_retriever(llm_assistant, llm_server, monkeypatch):

@@ -161,5 +161,21 @@ def test_per_source_cap_spreads_hits_over_matching_files():
     assert len(retriever.search("كازاخستان الاتفاقات", 9)) == 9
 
 
+def test_carried_context_steers_but_does_not_outvote_the_typed_words():
+    visit = passage("v.txt", 0, "زار رئيس الوزراء مدينة أوش في زيارة رسمية قصيرة.")
+    story = passage("s.txt", 0, "أقامت كازاخستان علاقات دبلوماسية مع إسرائيل في عام 1992.")
+    both = passage("b.txt", 0, "زار رئيس الوزراء كازاخستان في زيارة رسمية قصيرة.")
+    retriever = HybridRetriever([visit, story, both] + OTHER, None, mode="bm25", per_source=1)
+    query = "متى زار رئيس الوزراء أقامت كازاخستان علاقات دبلوماسية إسرائيل"
+    # unweighted, the four carried words win; weighted, the typed words lead and the carried
+    # ones break the tie between the two visits
+    assert retriever.search(query, 1)[0].passage is story
+    focused = retriever.search(query, 3, focus="ومتى زار رئيس الوزراء؟")
+    assert [h.passage for h in focused] == [both, visit, story]
+    # nothing typed but the question word: the carried words are the whole search
+    assert (retriever.search("لماذا أقامت كازاخستان علاقات", 1, focus="ولماذا؟")
+            == retriever.search("لماذا أقامت كازاخستان علاقات", 1))
+
+
 def test_an_empty_index_retrieves_nothing():
     assert HybridRetriever([], None, mode="bm25").search("كازاخستان", 5) == []
