@@ -41,11 +41,12 @@ def main() -> None:
         print(name, json.dumps(results["squad"][name]["modes"]), flush=True)
     where = ["--index", str(ROOT / "bench" / ".work" / "qa-index"), "--corpus", str(ROOT / "corpus")]
     subprocess.run([SANAD, "index", "--offline", *where], check=True, capture_output=True)  # up to date
-    qa = run_json([SANAD, "eval", "--offline", "--json", *where,
-                   str(ROOT / "tests" / "qa" / "corpus_qa.jsonl")])
-    results["corpus_qa"] = {k: v for k, v in qa.items() if k != "failures"}
-    results["corpus_qa"]["failures"] = len(qa["failures"])
-    print("corpus_qa", json.dumps(results["corpus_qa"]), flush=True)
+    for name in ("corpus_qa", "followups"):
+        qa = run_json([SANAD, "eval", "--offline", "--json", *where,
+                       str(ROOT / "tests" / "qa" / f"{name}.jsonl")])
+        results[name] = {k: v for k, v in qa.items() if k != "failures"}
+        results[name]["failures"] = len(qa["failures"])
+        print(name, json.dumps(results[name]), flush=True)
     results["latency"] = run_json([sys.executable, str(ROOT / "bench" / "bench_latency.py")])
     print("latency", json.dumps(results["latency"]), flush=True)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")

@@ -29,6 +29,7 @@ class Case:
     sources: tuple[str, ...]
     answer_contains: tuple[str, ...]
     answerable: bool
+    history: tuple[str, ...] = ()  # earlier questions of the conversation, asked first
 
 
 def load_cases(path: Path | str) -> list[Case]:
@@ -50,8 +51,13 @@ def load_cases(path: Path | str) -> list[Case]:
         if raw["id"] in ids:
             raise EvalError(f"{path}:{n} repeats the id {raw['id']!r}.")
         ids.add(raw["id"])
+        history = raw.get("history") or []
+        if not isinstance(history, list) or not all(isinstance(h, str) and h.strip()
+                                                    for h in history):
+            raise EvalError(f"{path}:{n}: history must be a list of earlier questions.")
         cases.append(Case(str(raw["id"]), str(raw["question"]), tuple(raw.get("sources") or ()),
-                          tuple(raw.get("answer_contains") or ()), bool(raw["answerable"])))
+                          tuple(raw.get("answer_contains") or ()), bool(raw["answerable"]),
+                          tuple(history)))
     if not cases:
         raise EvalError(f"The Q&A file {path} has no cases.")
     return cases
@@ -89,8 +95,11 @@ def run_cases(assistant, cases: list[Case], k: int | None = None,
     k = k or assistant.settings.top_k
     t = _Tally()
     for n, case in enumerate(cases, 1):
+        turns: list[Answer] = []
+        for earlier in case.history:  # the conversation so far; only the last answer is scored
+            turns.append(assistant.ask(earlier, history=turns, k=k))
         start = time.perf_counter()
-        answer: Answer = assistant.ask(case.question, k=k)
+        answer: Answer = assistant.ask(case.question, history=turns, k=k)
         t.latency.append((time.perf_counter() - start) * 1000)
         reasons = []
         if case.answerable:
@@ -119,7 +128,7 @@ def run_cases(assistant, cases: list[Case], k: int | None = None,
                                + ", ".join(sorted(set(cited) - set(case.sources))))
         t.refusal.append(answer.answered == case.answerable)
         if reasons:
-            t.failures.append({"id": case.id, "question": case.question,
+            t.failures.append({"id": case.id, "question": case.question, "query": answer.query,
                                "reason": "; ".join(reasons), "answer": answer.text[:300]})
         if progress:
             progress(n, len(cases))

@@ -27,6 +27,7 @@ _STRIP = re.compile("[\u064b-\u065f\u0670\u0640]")  # diacritics and tatweel; ke
 _WORD = re.compile(r"[^\W_]+")
 _N = normalize
 
+_PREPOSITIONS = {_N(w) for w in "مع إلى الى في على عن من منذ ب ل عند لدى حول بين ضد".split()}
 _DEMONSTRATIVES = {_N(w) for w in "هذا هذه ذلك تلك هؤلاء أولئك ذاك هذان هاتان".split()}
 _PRONOUN_PREPOSITIONS = {_N(p + s) for p in ("عن", "ل", "في", "من", "على", "إلى", "الى", "مع", "ب",
                                                "عند", "لدى", "حول", "ضد")
@@ -118,6 +119,9 @@ def needs_rewrite(question: str) -> bool:
         return False
     first = _N(raw[0])
     if first[:1] == "و" and first[1:] in QUESTION_WORDS:  # "ومتى", "وكم", "وماذا"
+        return True
+    if (first[:1] in ("و", "ف") and first[1:] in _PREPOSITIONS and len(raw) > 1
+            and _N(raw[1]) in QUESTION_WORDS):  # "ومع من", "وإلى أي", "وفي أي"
         return True
     opening = [_N(w) for w in raw[:4]]
     if any(" ".join(opening[:n]) in _WHAT_ABOUT for n in (2, 3)):

@@ -291,6 +291,26 @@ def test_eval_without_a_file_is_a_clear_error(tmp_path, capsys):
     code, _, err = run_main(capsys, "eval", tmp_path / "missing.jsonl")
     assert code == 1 and "Cannot read" in err
 
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "f", "question": "ومتى؟", "answerable": True,
+                               "history": "من هو رئيس كازاخستان؟"}, ensure_ascii=False),
+                   encoding="utf-8")
+    code, _, err = run_main(capsys, "eval", bad)
+    assert code == 1 and "bad.jsonl:1: history must be a list of earlier questions." in err
+
+
+def test_eval_asks_the_history_of_a_case_first(indexed, tmp_path, capsys):
+    corpus, index = indexed
+    path = tmp_path / "conversation.jsonl"
+    path.write_text(json.dumps({
+        "id": "c1", "history": ["من هو رئيس كازاخستان؟"], "question": "وأين سيلتقي بترامب؟",
+        "sources": ["004_38e6d22ca08bed6e.txt"], "answer_contains": ["كلمة لا ترد في أي مقال"],
+        "answerable": True}, ensure_ascii=False), encoding="utf-8")
+    code, out, _ = run_main(capsys, "eval", path, "--json", "--corpus", corpus, "--index", index)
+    assert code == 0
+    (failure,) = json.loads(out)["failures"]
+    assert failure["query"].startswith("أين سيلتقي بترامب") and "كازاخستان" in failure["query"]
+
 
 SQUAD = {"version": "test", "data": [
     {"title": "مدن", "paragraphs": [

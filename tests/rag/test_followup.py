@@ -17,7 +17,9 @@ ACCORDS = Turn(question="هل انضمت كازاخستان إلى الاتفا�
 @pytest.mark.parametrize("question", [
     "ومتى زارها؟", "وماذا عن أذربيجان؟", "ما رأي رئيسها؟", "وكم عدد سكانها؟",
     "ما موقف روسيا من هذه الخطوة؟", "ماذا قال عنهم؟", "متى؟", "لماذا؟", "من هو ويتكوف؟",
-    "What about Azerbaijan?", "When did he visit?",
+    "What about Azerbaijan?", "When did he visit?", "ومع من كانت تدرس التنسيق؟",
+    "وإلى أي مدينة قد يسافر؟", "وفي أي عام حدث ذلك؟", "وبماذا رد؟",
+    "ومنذ متى تعرفه؟",
 ])
 def test_dependent_questions_are_detected(question):
     assert needs_rewrite(question)
@@ -29,6 +31,7 @@ def test_dependent_questions_are_detected(question):
     "ما هي مذكرة التفاهم الموقعة بين البلدين في واشنطن؟",
     "كيف ردت الحكومة الكازاخستانية على الانتقادات؟",
     "Who is the president of Kazakhstan?",
+    "وزير الخارجية الأمريكي ماركو روبيو التقى بمن في واشنطن؟",
 ])
 def test_standalone_questions_are_left_alone(question):
     assert not needs_rewrite(question)

@@ -24,18 +24,29 @@ CITATION_PRECISION_FLOOR = 0.68
 REFUSAL_ACCURACY_FLOOR = 0.63
 
 
-@pytest.fixture(scope="module")
-def metrics(indexed):
+FOLLOWUPS = QA.with_name("followups.jsonl")
+# Follow-ups (each case asks its `history` first): floors just under today's values.
+FOLLOWUP_ANSWER_FLOOR = 0.54
+FOLLOWUP_CITATION_FLOOR = 0.58
+FOLLOWUP_REFUSAL_FLOOR = 0.52
+
+
+def run_eval(indexed, path: Path) -> dict:
     corpus, index = indexed
     import contextlib
     import io
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["eval", str(QA), "--json", "--k", "5", "--offline",
+        code = main(["eval", str(path), "--json", "--k", "5", "--offline",
                      "--corpus", str(corpus), "--index", str(index)])
     assert code == 0
     return json.loads(out.getvalue())
+
+
+@pytest.fixture(scope="module")
+def metrics(indexed):
+    return run_eval(indexed, QA)
 
 
 def test_the_file_is_what_the_issue_asks_for():
@@ -64,3 +75,17 @@ def test_answer_metrics_hold_their_floors(metrics):
 def test_failures_are_reported_with_reasons(metrics):
     assert metrics["failures"], "the floors above assume some failures; raise them if none"
     assert all(f["id"] and f["reason"] for f in metrics["failures"])
+
+
+def test_followups_are_asked_within_their_conversation(indexed):
+    cases = [json.loads(line) for line in FOLLOWUPS.read_text(encoding="utf-8").splitlines()]
+    assert len(cases) >= 12 and all(c["history"] for c in cases)
+    assert sum(not c["answerable"] for c in cases) >= 3
+    result = run_eval(indexed, FOLLOWUPS)
+    assert result["retrieval_hit_at_k"] >= RETRIEVAL_HIT_TARGET
+    assert result["answer_accuracy"] >= FOLLOWUP_ANSWER_FLOOR
+    assert result["citation_precision"] >= FOLLOWUP_CITATION_FLOOR
+    assert result["refusal_accuracy"] >= FOLLOWUP_REFUSAL_FLOOR
+    by_id = {c["id"]: c for c in cases}
+    for failure in result["failures"]:  # each searched with words from its conversation
+        assert failure["query"] != by_id[failure["id"]]["question"]
