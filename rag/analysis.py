@@ -212,15 +212,47 @@ def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
 _WHICH_KIND = {normalize(w): kind for words_, kind in (
     ("سنة سنه عام يوم أيام تاريخ شهر ساعة ساعه وقت قرن موعد توقيت أسبوع", "date"),
     ("مكان مدينة مدينه دولة دوله بلد منطقة منطقه عاصمة عاصمه موقع منتدى", "place"),
-    ("عدد نسبة نسبه كمية كميه", "number"),
+    ("عدد", "count"),
+    ("نسبة نسبه", "percent"),
+    ("عمر", "age"),
+    ("كمية كميه", "number"),
 ) for w in words_.split()}
+
+# English questions: the opening words name the kind, most specific first.
+_ENGLISH_KINDS = tuple((re.compile(p, re.IGNORECASE), kind) for p, kind in (
+    (r"\bhow many\b", "count"),
+    (r"\bhow old\b|\bwhat age\b", "age"),
+    (r"\bwhat (?:percent(?:age)?|share|proportion|fraction)\b|\bhow much of\b", "percent"),
+    (r"\bhow much\b", "number"),
+    (r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time|hour|century)\b", "date"),
+    (r"\bwhere\b|\b(?:what|which) (?:city|country|place|region|capital)\b", "place"),
+    (r"\bwho(?:m|se)?\b", "person"),
+    (r"\bwhy\b", "reason"),
+    (r"^\W*how\b", "how"),
+    (r"^\W*(?:is|are|was|were|did|does|do|can|will|has|have)\b", "yesno"),
+    (r"\bwhat\b|\bwhich\b", "what"),
+))
+
+
+def language(text: str) -> str:
+    """'ar' when the text has Arabic letters (or no letters at all), else 'en'."""
+    arabic = sum(1 for c in text if "\u0600" <= c <= "\u06ff")
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    return "en" if latin > arabic else "ar"
 
 
 def question_kind(question: str) -> str | None:
     """The expected kind of answer, from the first question word found (or None).
 
     "أي" takes the kind of the noun after it: في أي سنة → date, في أي مدينة → place.
+    "كم عدد" asks for a count (a percentage does not answer it), "كم عمر" for an age, "ما
+    نسبة" for a percentage. English questions are read from their opening words.
     """
+    if language(question) == "en":
+        for pattern, kind in _ENGLISH_KINDS:
+            if pattern.search(question):
+                return kind
+        return None
     ws = words(question)
     for i, w in enumerate(ws[:4]):
         if w.startswith("و") and w[1:] in QUESTION_WORDS:  # "ومتى", "وكم"
@@ -231,7 +263,11 @@ def question_kind(question: str) -> str | None:
             if w == "من" and i + 1 < len(ws) and ws[i + 1] in QUESTION_WORDS:
                 continue  # "من أين", "من متى": the next word names the kind
             kind = QUESTION_WORDS[w]
-            if kind in ("which", "what") and i + 1 < len(ws):
+            if kind in ("which", "what", "number") and i + 1 < len(ws):
+                if kind == "number":  # "كم عدد", "كم يبلغ عمر", "كم نسبة"
+                    following = [x[2:] if x.startswith("ال") else x for x in ws[i + 1:i + 3]]
+                    return next((_WHICH_KIND[x] for x in following
+                                 if _WHICH_KIND.get(x) in ("count", "age", "percent")), kind)
                 nxt = ws[i + 1]
                 nxt = nxt[2:] if nxt.startswith("ال") else nxt
                 return _WHICH_KIND.get(nxt, kind)

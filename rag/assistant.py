@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Sequence
 from . import extractive, followup
 from .errors import LLMError, QuestionError
 from .loading import load_document
+from .query import Query
 from .settings import Settings
 from .types import (Answer, CitationsReady, Document, Done, Event, Hit, IndexReport, Notice,
                     Progress, QueryRewritten, TextDelta, Turn)
@@ -111,7 +112,8 @@ class Assistant:
             except LLMError:
                 pass  # e.g. no key for api.openai.com: the first question says so
 
-    def retrieve(self, query: str, k: int | None = None, focus: str | None = None) -> list[Hit]:
+    def retrieve(self, query: "Query | str", k: int | None = None,
+                 focus: str | None = None) -> list[Hit]:
         """Top-k passages for `query`; `focus` as in `HybridRetriever.search`."""
         return self.retriever.search(query, k or self.settings.top_k, focus)
 
@@ -139,18 +141,20 @@ class Assistant:
         question = _check_question(question)
         turns = _turns(history)
         t0 = time.perf_counter()
-        query = followup.rewrite_query(self.settings, question, turns)
-        if query != question:
-            yield QueryRewritten(query)
+        retriever = self.retriever
+        text = followup.rewrite_query(self.settings, question, turns, rank=retriever.bm25.idf)
+        if text != question:
+            yield QueryRewritten(text)
+        query = Query.build(question, text, retriever.embeddings)  # analysed once, used below
         t1 = time.perf_counter()
-        hits = self.retrieve(query, k, focus=question if query != question else None)
+        hits = self.retrieve(query, k)
         timings = {"rewrite": (t1 - t0) * 1000, "retrieve": (time.perf_counter() - t1) * 1000}
         notes: list[str] = []
         if self.settings.llm_enabled:
             from . import llm
 
             try:
-                yield from llm.stream_answer(self.settings, question, query, hits, turns,
+                yield from llm.stream_answer(self.settings, question, text, hits, turns,
                                              self.document, timings=timings, started=t0)
                 return
             except LLMError as exc:
@@ -159,7 +163,7 @@ class Assistant:
                 notes.append(f"{exc} The offline answer is shown instead.")
                 yield Notice(notes[-1])
         t2 = time.perf_counter()
-        answer = extractive.answer(question, query, hits, self.retriever, self.document)
+        answer = extractive.answer(query, hits, retriever, self.document)
         answer.timings.update(timings, answer=(time.perf_counter() - t2) * 1000,
                               total=(time.perf_counter() - t0) * 1000)
         answer.notes.extend(notes)

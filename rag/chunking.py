@@ -7,6 +7,7 @@ passage, and a passage never spans across one.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from .analysis import clause_spans, sentence_spans
 from .types import Document, Passage
@@ -85,3 +86,40 @@ def chunk_document(doc: Document, target: int = 450, overlap: int = 120) -> list
                                 end=e, text=text, ordinal=ordinal, title=doc.title,
                                 date=doc.date, outlet=doc.outlet))
     return passages
+
+
+ANSWER_MIN_WORDS = 4  # shorter sentences are headings and labels, never answers
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """An answer-sized sentence of a passage, with its span in the file (not the passage)."""
+
+    id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    passage_id: str
+
+
+def passage_sentences(p: Passage) -> list[Sentence]:
+    """The answer-sized sentences of one passage. The same words in two overlapping passages
+    give the same id, so a file's sentences are embedded once and found again by id."""
+    out = []
+    for s, e in sentence_spans(p.text):
+        text = p.text[s:e]
+        if len(text.split()) >= ANSWER_MIN_WORDS:
+            start = p.start + s
+            digest = hashlib.sha1(f"{p.source}\x00{start}\x00{text}".encode("utf-8")).hexdigest()
+            out.append(Sentence(digest[:20], p.source, start, p.start + e, text, p.id))
+    return out
+
+
+def file_sentences(passages: list[Passage]) -> list[Sentence]:
+    """Every distinct answer-sized sentence of a file's passages, in file order."""
+    seen: dict[str, Sentence] = {}
+    for p in passages:
+        for s in passage_sentences(p):
+            seen.setdefault(s.id, s)
+    return sorted(seen.values(), key=lambda s: (s.start, s.end))

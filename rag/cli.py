@@ -23,6 +23,12 @@ examples:
   sanad eval --squad ../shared/bench/arcd/arcd.json --json
   sanad chat
 
+questions:
+  Arabic or English. With the default embedding (e5-small-q4, offline) an English question
+  finds and quotes the Arabic sentences that answer it; quotes stay verbatim Arabic and a
+  refusal comes in the question's language. SANAD_EMBEDDINGS=hashing-ngram-v1 matches
+  spelling only: Arabic questions sharing words with the articles.
+
 environment:
   SANAD_INDEX_DIR, SANAD_CORPUS_DIR, SANAD_CHROMA_URL, SANAD_TOP_K, SANAD_MODEL,
   OPENAI_API_KEY, OPENAI_BASE_URL, SANAD_OFFLINE, SANAD_EMBEDDINGS, SANAD_RTL
@@ -60,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question",
                        description="Answer one question from the corpus, with numbered sources.")
     _common(p)
-    p.add_argument("question", help="the question, in Arabic (or English)")
+    p.add_argument("question", help="the question, in Arabic or English")
     p.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default 5)")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
 
@@ -136,6 +142,9 @@ def cmd_index(args) -> int:
 
     assistant = Assistant(settings_from_args(args))
     report = assistant.index(progress=ProgressBar(), warn=_warn, rebuild=args.rebuild)
+    if report.replaced_embedding:
+        print(f"The index was built with the embedding {report.replaced_embedding!r}; rebuilt "
+              f"it with {assistant.settings.embedding!r}.", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -144,7 +153,8 @@ def cmd_index(args) -> int:
           f"{len(report.added)} added, {len(report.updated)} updated, "
           f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, "
           f"{len(report.skipped)} skipped; {report.files} files, {report.passages} passages "
-          f"({report.passages_embedded} embedded now).")
+          f"({report.passages_embedded} passages and {report.sentences_embedded} sentences "
+          "embedded now).")
     return 0
 
 

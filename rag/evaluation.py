@@ -216,7 +216,8 @@ def run_squad(paths: list[Path | str], settings, modes: tuple[str, ...] = ("hybr
             lat = []
             for n, q in enumerate(questions, 1):
                 t0 = time.perf_counter()
-                ranked = retriever.rank_sources(q["question"], 20)
+                query = retriever.query(q["question"])
+                ranked = retriever.rank_sources(query, 20)
                 lat.append((time.perf_counter() - t0) * 1000)
                 rank = ranked.index(q["gold"]) + 1 if q["gold"] in ranked else None
                 r1 += rank == 1
@@ -224,9 +225,8 @@ def run_squad(paths: list[Path | str], settings, modes: tuple[str, ...] = ("hybr
                 r20 += bool(rank)
                 mrr10 += 1.0 / rank if rank and rank <= 10 else 0.0
                 if mode == "hybrid":
-                    hits = retriever.search(q["question"], settings.top_k)
-                    ans = extractive.answer(q["question"], q["question"], hits, retriever,
-                                            by_source.__getitem__)
+                    hits = retriever.search(query, settings.top_k)
+                    ans = extractive.answer(query, hits, retriever, by_source.__getitem__)
                     contains += ans.answered and contains_answer(ans.text, tuple(q["answers"]))
                 if progress:
                     progress(mode, n, len(questions))

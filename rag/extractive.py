@@ -1,9 +1,12 @@
 """The offline answerer: picks the sentences of the retrieved passages that answer the question.
 
 A sentence scores by how much of the question's weight (BM25 idf of its stems) it and its
-passage cover, plus a bonus when it holds the kind of thing the question word asks for
-(متى → a date, كم → a number, ...). Below a calibrated threshold the answer says the corpus
-does not hold one: see bench/calibrate.py for how the threshold was chosen.
+passage cover, how close its vector and its passage's vector are to the question's (e5: by
+meaning, across languages), and whether it holds the kind of thing the question asks for
+(متى → a date, كم عدد → a count, not a percentage). The vectors were stored at index time:
+nothing of the corpus is embedded here. A logistic model turns the features into the
+probability that the sentence answers; below a calibrated threshold the answer says the corpus
+does not hold one. bench/fit_answerer.py fits both on ARCD-train and TyDi (never tests/qa).
 """
 
 from __future__ import annotations
@@ -14,17 +17,19 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from .analysis import normalize, question_kind, sentence_spans, tokenize, words
+import numpy as np
+
+from .analysis import normalize, tokenize, words
+from .chunking import passage_sentences
 from .errors import SanadError
+from .query import Query
 from .types import Answer, Citation, Hit
 
-# Chosen by bench/fit_answerer.py on ARCD-train and TyDi (never on tests/qa): bench/README.md.
-ANSWER_THRESHOLD = 0.32
 SECOND_SENTENCE_RATIO = 0.85  # a second sentence is added when it scores this close to the best
 MAX_SENTENCES = 2
-MIN_WORDS = 4
 ROOT_CREDIT = 0.5
 NO_ANSWER_TEXT = "لا تتضمن المقالات المتاحة إجابة عن هذا السؤال."
+NO_ANSWER = {"ar": NO_ANSWER_TEXT, "en": "The available articles do not answer this question."}
 
 _MONTHS = ("يناير|فبراير|مارس|أبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|"
            "نوفمبر|ديسمبر|كانون|شباط|آذار|اذار|نيسان|أيار|ايار|حزيران|تموز|آب|أيلول|ايلول|تشرين")
@@ -43,12 +48,45 @@ _KIND_PATTERNS = {
 }
 
 
+_NUMBER_WORD = re.compile(r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?(?:واحد|اثن\w*|ثلاث|اربع|خمس|ست|سبع|"
+                          r"ثمان|تسع|عشر|عشرات|مايه|ميه|مييات|الف|الاف|مليون|ملايين|مليار|"
+                          r"مليارات)(?:ه|ي|يه|ين|ون|ات)?(?!\w)")
+_PERCENT_WORD = r"(?:بالمايه|بالميه|في المايه|في الميه)"
+_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)")
+_AGE = re.compile(r"(?<!\d)\d+ (?:عام|عاما|سنه|سنوات|سنين)(?!\w)|من العمر|(?<!\w)عمر(?:ه|ها)?(?!\w)")
+
+
+def _has_percent(raw: str, norm: str) -> bool:
+    return bool(re.search(r"\d\s*[%٪]|[%٪]\s*\d", raw) or re.search(rf"\d+ {_PERCENT_WORD}", norm))
+
+
+def _has_count(raw: str) -> bool:
+    """A number that counts: not a percentage, a year or a clock time."""
+    text = re.sub(r"\d+(?:[.,٫]\d+)?\s*[%٪]|\d{1,2}:\d\d", " ", raw)
+    norm = normalize(text)
+    norm = _YEAR.sub(" ", re.sub(rf"\d+ {_PERCENT_WORD}", " ", norm))
+    return bool(re.search(r"\d", norm) or _NUMBER_WORD.search(norm))
+
+
+def kind_found(kind: str | None, text: str) -> bool:
+    """Does the sentence hold the kind of thing the question asks for?"""
+    if kind in ("count", "percent", "age"):
+        norm = normalize(text)
+        if kind == "percent":
+            return _has_percent(text, norm)
+        if kind == "age":
+            return bool(_AGE.search(norm))
+        return _has_count(text)
+    pattern = _KIND_PATTERNS.get(kind or "")
+    return bool(pattern is not None and pattern.search(text))
+
+
 # Kinds whose absence a pattern can vouch for; names of people and places it cannot.
-_CHECKABLE = frozenset({"date", "number"})
+_CHECKABLE = frozenset({"date", "number", "count", "percent", "age"})
 
 # Nouns that name the kind of answer rather than its content.
 _SCAFFOLD = frozenset(tokenize("اسم عدد سنة عام يوم أيام الأسبوع شهر تاريخ موعد نسبة ساعة وقت "
-                               "قرن طريقة سبب"))
+                               "قرن طريقة سبب عمر"))
 
 
 @dataclass
@@ -118,69 +156,102 @@ def _coverage(q: QueryTerms, tokens: set[str]) -> float:
 _FOCUS_AFTER = {normalize(w) for w in ("أي", "اي", "كم", "ما", "ماذا", "وما", "وكم", "بأي", "بماذا")}
 
 
-def query_terms(query: str, retriever, focus: str | None = None) -> QueryTerms:
-    """`focus`: the question as typed, when `query` adds words from the conversation; the
-    added words weigh as they do in retrieval (`BM25.context_factor`)."""
-    toks = tokenize(query)
-    weights = {t: retriever.bm25.idf(t) for t in toks}
-    if focus is not None:
-        own = set(tokenize(focus))
-        context = [t for t in weights if t not in own]
-        factor = retriever.bm25.context_factor([t for t in weights if t in own], context)
+def query_terms(query: Query, retriever) -> QueryTerms:
+    """The query's stems with idf weights; words carried from the conversation weigh as they
+    do in retrieval (`BM25.context_factor`)."""
+    weights = {t: retriever.bm25.idf(t) for t in query.tokens}
+    if query.carried:
+        context = [t for t in weights if t not in query.typed]
+        factor = retriever.bm25.context_factor([t for t in weights if t in query.typed], context)
         for t in context:
             weights[t] *= factor
     optional = set()
-    ws = words(query)
+    ws = words(query.text)
     for i, w in enumerate(ws[:-1]):
         if w in _FOCUS_AFTER:
             optional.update(tokenize(ws[i + 1]))
-    optional.update(t for t in toks if t in _SCAFFOLD)
+    optional.update(t for t in query.tokens if t in _SCAFFOLD)
     return QueryTerms(weights, frozenset(optional))
 
 
-FEATURES = ("sentence_cov", "passage_cov", "kind_found", "kind_missing", "ngram_cos",
-            "rank_prior", "bias")
-# Logistic weights fitted on ARCD-train by bench/fit_answerer.py (see bench/README.md).
-WEIGHTS = (4.0, 2.0, 0.6, -0.6, 1.0, 0.5, -3.5)
+FEATURES = ("sentence_cov", "passage_cov", "kind_found", "kind_missing", "sentence_cos",
+            "sentence_cos_gap", "passage_cos", "rank_prior", "bias")
 
 
-def sentence_features(question: str, query: str, hits: list[Hit], retriever
+@dataclass(frozen=True)
+class Scorer:
+    """Logistic weights over FEATURES and the probability below which sanad refuses."""
+
+    weights: tuple[float, ...]
+    threshold: float
+
+
+# Fitted by bench/fit_answerer.py (output in bench/fit_answerer.out.json; see bench/README.md).
+# "lexical" serves the hashing embeddings (its cosine is n-gram likeness); "e5" Arabic
+# questions; "e5-crosslingual" questions in another language, where the stems of the question
+# cannot meet the Arabic text and only meaning can.
+SCORERS = {
+    "lexical": Scorer((4.0, 2.0, 0.6, -0.6, 1.0, 0.0, 0.0, 0.5, -3.5), 0.49),
+    "e5": Scorer((2.864, 1.462, 0.501, -1.285, 10.304, 17.76, 5.748, 0.914, -16.844), 0.40),
+    "e5-crosslingual": Scorer((0.0, 0.0, 0.777, -0.776, 18.073, 25.361, 13.305, 1.626, -27.174),
+                              0.35),
+}
+
+
+def scorer_for(query: Query, retriever) -> Scorer:
+    name = getattr(getattr(retriever, "embeddings", None), "name", "")
+    if name == "e5-small-q4":
+        return SCORERS["e5" if query.language == "ar" else "e5-crosslingual"]
+    return SCORERS["lexical"]
+
+
+def _cos(vector: np.ndarray | None, other: np.ndarray | None) -> float:
+    if vector is None or other is None or len(vector) != len(other):
+        return 0.0
+    return float(np.dot(vector, other))
+
+
+def sentence_features(query: Query, hits: list[Hit], retriever
                       ) -> list[tuple[_Candidate, list[float]]]:
-    """Each answer-sized sentence of the hits with its feature vector (FEATURES order)."""
-    from .embeddings import hashing_vector
+    """Each answer-sized sentence of the hits with its feature vector (FEATURES order).
 
-    terms = query_terms(query, retriever, focus=question)
-    kind = question_kind(question)
-    pattern = _KIND_PATTERNS.get(kind or "")
-    # n-gram likeness to what the person typed; to the whole query only when that is all
-    # carried context ("ولماذا؟")
-    qvec = hashing_vector(question if tokenize(question) else query)
-    seen: set[tuple[str, int]] = set()
-    out = []
+    The sentence and passage vectors are read from the index by id (stored at index time)."""
+    terms = query_terms(query, retriever)
+    kind = query.kind
+    qvec = query.vector
+    store = getattr(retriever, "store", None)
+    sentences, seen = [], set()
     for rank, hit in enumerate(hits):
+        for sent in passage_sentences(hit.passage):
+            if sent.id not in seen:
+                seen.add(sent.id)
+                sentences.append((rank, hit, sent))
+    svecs = pvecs = {}
+    if qvec is not None and store is not None and sentences:
+        svecs = store.vectors([s.id for _, _, s in sentences], sentences=True)
+        pvecs = store.vectors([h.passage.id for h in hits])
+    cosines = [_cos(qvec, svecs.get(s.id)) for _, _, s in sentences]
+    best_cos = max(cosines, default=0.0)
+    passage_cov = {}
+    out = []
+    for (rank, hit, sent), cos in zip(sentences, cosines):
         p = hit.passage
-        passage_cov = _coverage(terms, set(tokenize(p.text)))
-        for s, e in sentence_spans(p.text):
-            key = (p.source, p.start + s)
-            if key in seen:
-                continue
-            seen.add(key)
-            text = p.text[s:e]
-            if len(text.split()) < MIN_WORDS:  # headings and labels are not answers
-                continue
-            found = bool(pattern is not None and pattern.search(text))
-            cos = sum(a * b for a, b in zip(qvec, hashing_vector(text)))
-            feats = [_coverage(terms, set(tokenize(text))), passage_cov, float(found),
-                     float(kind in _CHECKABLE and not found), cos, 1.0 / (1 + rank), 1.0]
-            out.append((_Candidate(rank, p.start + s, p.start + e, text, 0.0, hit), feats))
+        if p.id not in passage_cov:
+            passage_cov[p.id] = _coverage(terms, set(tokenize(p.text)))
+        found = kind_found(kind, sent.text)
+        feats = [_coverage(terms, set(tokenize(sent.text))), passage_cov[p.id], float(found),
+                 float(kind in _CHECKABLE and not found), cos, cos - best_cos,
+                 _cos(qvec, pvecs.get(p.id)), 1.0 / (1 + rank), 1.0]
+        out.append((_Candidate(rank, sent.start, sent.end, sent.text, 0.0, hit), feats))
     return out
 
 
-def score_sentences(question: str, query: str, hits: list[Hit], retriever,
-                    weights: tuple[float, ...] = WEIGHTS) -> list[_Candidate]:
+def score_sentences(query: Query, hits: list[Hit], retriever,
+                    weights: tuple[float, ...] | None = None) -> list[_Candidate]:
     """Candidates with `score` = estimated probability that the sentence answers, best first."""
+    weights = weights or scorer_for(query, retriever).weights
     out = []
-    for cand, feats in sentence_features(question, query, hits, retriever):
+    for cand, feats in sentence_features(query, hits, retriever):
         z = sum(w * f for w, f in zip(weights, feats))
         cand.score = 1.0 / (1.0 + math.exp(-z))
         out.append(cand)
@@ -199,18 +270,20 @@ def _quote_holds(document, source: str, start: int, end: int, quote: str) -> boo
         return False
 
 
-def answer(question: str, query: str, hits: list[Hit], retriever, document=None) -> Answer:
+def answer(query: Query, hits: list[Hit], retriever, document=None) -> Answer:
     """Extract the answering sentences, each followed by its citation marker.
 
     `document(source)` opens a corpus file, to check each quote against it."""
-    candidates = score_sentences(question, query, hits, retriever)
-    if not candidates or candidates[0].score < ANSWER_THRESHOLD:
-        return Answer(text=NO_ANSWER_TEXT, citations=[], passages=hits, query=query,
-                      question=question, answered=False)
+    question = query.question
+    threshold = scorer_for(query, retriever).threshold
+    candidates = score_sentences(query, hits, retriever)
+    if not candidates or candidates[0].score < threshold:
+        return Answer(text=NO_ANSWER[query.language], citations=[], passages=hits,
+                      query=query.text, question=question, answered=False)
     best = candidates[0].score
     chosen = [candidates[0]]
     for c in candidates[1:]:
-        if len(chosen) == MAX_SENTENCES or c.score < max(ANSWER_THRESHOLD, SECOND_SENTENCE_RATIO * best):
+        if len(chosen) == MAX_SENTENCES or c.score < max(threshold, SECOND_SENTENCE_RATIO * best):
             break
         chosen.append(c)
     parts, citations = [], []
@@ -223,5 +296,5 @@ def answer(question: str, query: str, hits: list[Hit], retriever, document=None)
                                   verified=_quote_holds(document, p.source, c.start, c.end, c.text),
                                   title=p.title,
                                   outlet=p.outlet, date=p.date))
-    return Answer(text="\n".join(parts), citations=citations, passages=hits, query=query,
+    return Answer(text="\n".join(parts), citations=citations, passages=hits, query=query.text,
                   question=question, answered=True)

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Sequence
+from typing import Callable, Sequence
 
-from .analysis import QUESTION_WORDS, STOPWORDS, normalize, tokenize
+from .analysis import QUESTION_WORDS, STOPWORDS, normalize, question_kind, tokenize
 from .errors import LLMError
 from .types import Turn
 
 MAX_CARRIED_WORDS = 8
+MAX_ANSWER_WORDS = 3  # of the earlier answer, the rarest words in the corpus
+# An earlier question of these kinds was answered with a name (who, where, which, what): the
+# answer may hold the referent of a follow-up. A date or a number cannot be one.
+_NAMING_KINDS = frozenset({"person", "place", "what", "which"})
+_DATE_WORDS = {normalize(w) for w in """يناير فبراير مارس أبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر
+نوفمبر ديسمبر كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين الأول الثاني""".split()}
+_MARKERS = re.compile(r"\[[\d,، ]+\]")
 SHORT_CONTENT_WORDS = 2  # a question this short (content words and words in all)
 SHORT_TOTAL_WORDS = 4  # cannot stand alone: "متى؟", "من هو ويتكوف؟", "ما رأي روسيا؟"
 MAX_REWRITE_CHARS = 400
@@ -45,8 +52,10 @@ _NOT_SUFFIXED = {_N(w) for w in """
 """.split()}
 
 
-def rewrite_query(settings, question: str, turns: Sequence[Turn]) -> str:
-    """The standalone query to search: `question` itself unless it depends on `turns`."""
+def rewrite_query(settings, question: str, turns: Sequence[Turn],
+                  rank: Callable[[str], float] | None = None) -> str:
+    """The standalone query to search: `question` itself unless it depends on `turns`.
+    `rank(token)` (the corpus idf) picks the words of the earlier answer worth carrying."""
     if not turns or not needs_rewrite(question):
         return question
     if settings.llm_enabled:
@@ -56,7 +65,15 @@ def rewrite_query(settings, question: str, turns: Sequence[Turn]) -> str:
             rewritten = None
         if rewritten:
             return rewritten
-    return carry_entities(question, turns[-1])
+    return carry_entities(question, turns[-1], rank)
+
+
+def is_refusal(text: str | None) -> bool:
+    from .extractive import NO_ANSWER
+    from .prompts import EMPTY_ANSWER, NO_PASSAGES
+
+    known = {*NO_ANSWER.values(), *EMPTY_ANSWER.values(), *NO_PASSAGES.values()}
+    return not (text or "").strip() or (text or "").strip() in known
 
 
 def rewrite_with_model(settings, question: str, turns: Sequence[Turn]) -> str | None:
@@ -135,18 +152,13 @@ def needs_rewrite(question: str) -> bool:
     return len(raw) <= SHORT_TOTAL_WORDS and len(content_words(question)) <= SHORT_CONTENT_WORDS
 
 
-def carry_entities(question: str, previous: Turn) -> str:
-    """Offline rewrite: the question plus the content words of the previous standalone query.
-
-    "ومتى زارها؟" after "من هو رئيس كازاخستان؟" becomes "متى زارها رئيس كازاخستان؟".
-    Deterministic: words keep their order and spelling from the previous query.
-    """
-    source = previous.query or previous.question
+def _carriable(question: str, text: str) -> list[str]:
+    """Content words of `text` (as written, in order, once each) that the question lacks."""
     present = {_bare(w) for w in _surface_words(question)}
     present_stems = set(tokenize(question))
-    carried: list[str] = []
+    out: list[str] = []
     seen: set[str] = set()
-    for word in _surface_words(source):
+    for word in _surface_words(text):
         n = _N(word)
         if (n in STOPWORDS or _is_question_word(word) or n in _DEMONSTRATIVES
                 or n in _ENGLISH_REFERENCES or n in _PRONOUN_PREPOSITIONS
@@ -155,9 +167,29 @@ def carry_entities(question: str, previous: Turn) -> str:
         if _bare(word) in present or n in seen or set(tokenize(word)) <= present_stems:
             continue
         seen.add(n)
-        carried.append(word)
-        if len(carried) == MAX_CARRIED_WORDS:
-            break
+        out.append(word)
+    return out
+
+
+def carry_entities(question: str, previous: Turn,
+                   rank: Callable[[str], float] | None = None) -> str:
+    """Offline rewrite: the question plus the content words of the previous standalone query,
+    and (given `rank`, the corpus idf) the rarest words of the previous answer, where the
+    referent often is ("من هو الرئيس الإسرائيلي؟" → "...هرتسوغ..." → "وإلى أي مدينة قد يزور؟").
+
+    "ومتى زارها؟" after "من هو رئيس كازاخستان؟" becomes "متى زارها رئيس كازاخستان؟".
+    Deterministic: words keep their order and spelling from the previous query.
+    """
+    source = previous.query or previous.question
+    carried = _carriable(question, source)[:MAX_CARRIED_WORDS]
+    answer = "" if is_refusal(previous.answer) else _MARKERS.sub(" ", previous.answer or "")
+    if rank is not None and answer and question_kind(previous.question) in _NAMING_KINDS:
+        have = {_N(w) for w in carried}
+        extra = [w for w in _carriable(question, answer) if _N(w) not in have
+                 and not any(c.isdigit() for c in w) and _N(w) not in _DATE_WORDS]
+        extra.sort(key=lambda w: -max((rank(t) for t in tokenize(w)), default=0.0))
+        room = max(0, MAX_CARRIED_WORDS - len(carried))
+        carried += extra[:min(MAX_ANSWER_WORDS, room)]
     if not carried:
         return question
     core = question.strip()

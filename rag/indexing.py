@@ -1,7 +1,8 @@
 """Indexing: bring the Chroma collection in line with the corpus, incrementally.
 
-Unchanged files (same content hash, all passages present, same chunking) cost nothing.
-A changed file's passages are deleted, then re-added; if a run dies in between, the next run
+Unchanged files (same content hash, all passages and sentences present, same chunking) cost
+nothing. Every passage and every answer-sized sentence is embedded once, here, so answering
+never embeds corpus text. A changed file's rows are deleted, then re-added; if a run dies in between, the next run
 sees the file incomplete or missing and indexes it again. A lock keeps two runs apart.
 """
 
@@ -15,13 +16,15 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .chunking import chunk_document
-from .errors import IndexLockedError
+import numpy as np
+
+from .chunking import chunk_document, file_sentences
+from .errors import EmbeddingMismatchError, IndexLockedError
 from .loading import load_corpus
 from .types import IndexReport, Progress
 
 _EMBED_BATCH = 64
-_WRITE_ROWS = 256  # passages gathered across files before one write to the store
+_WRITE_ROWS = 512  # rows (passages and sentences) gathered across files before one write
 
 
 @contextlib.contextmanager
@@ -53,7 +56,7 @@ def index_lock(settings, timeout_s: float | None = None) -> Iterator[None]:
 
 
 def chunking_signature(settings) -> str:
-    return f"v2:{settings.chunk_target}:{settings.chunk_overlap}"
+    return f"v3:{settings.chunk_target}:{settings.chunk_overlap}"
 
 
 def build_index(settings, store, progress: Callable[[Progress], None] | None = None,
@@ -82,8 +85,15 @@ def index_documents(settings, store, docs: list, progress: Callable[..., None] |
     report = progress or (lambda *a, **k: None)
     signature = chunking_signature(settings)
     added, updated, removed, unchanged = [], [], [], []
-    embedded = 0
+    embedded = sentences_embedded = 0
+    replaced = None
     with index_lock(settings):
+        if not rebuild:
+            try:
+                store.collection(create=True)
+                store.sentence_collection(create=True)
+            except EmbeddingMismatchError as exc:  # built with another model: start over
+                replaced, rebuild = exc.found or "another embedding", True
         if rebuild:
             store.reset()
         store.collection(create=True)
@@ -91,28 +101,39 @@ def index_documents(settings, store, docs: list, progress: Callable[..., None] |
         todo = []
         for doc in docs:
             state = states.get(doc.source)
-            if (state and state.sha256 == doc.sha256 and state.present == state.expected
+            if (state and state.sha256 == doc.sha256 and state.complete
                     and state.chunking == signature):
                 unchanged.append(doc.source)
             else:
                 todo.append((doc, state))
-        work = [(doc, state, chunk_document(doc, settings.chunk_target, settings.chunk_overlap))
-                for doc, state in todo]
-        total = sum(len(p) for _, _, p in work)
+        work = []
+        for doc, state in todo:
+            passages = chunk_document(doc, settings.chunk_target, settings.chunk_overlap)
+            work.append((doc, state, passages, file_sentences(passages)))
+        total = sum(len(p) + len(s) for _, _, p, s in work)
+        done = 0
         report("embed", 0, total)
-        pending: list = []  # files embedded, old passages deleted, not yet written
-        for doc, state, passages in work:
-            vectors: list[list[float]] = []
-            for i in range(0, len(passages), _EMBED_BATCH):
-                batch = passages[i:i + _EMBED_BATCH]
-                vectors.extend(store.embeddings.embed_documents([p.text for p in batch]))
-                embedded += len(batch)
-                report("embed", embedded, total, doc.source)
+        pending: list = []  # files embedded, old rows deleted, not yet written
+        for doc, state, passages, sentences in work:
+            vectors = []
+            for texts in (passages, sentences):
+                out = np.empty((len(texts), store.embeddings.dimension or 0), dtype=np.float32)
+                for i in range(0, len(texts), _EMBED_BATCH):
+                    batch = texts[i:i + _EMBED_BATCH]
+                    got = store.embeddings.passage_vectors([t.text for t in batch])
+                    if out.shape[1] != got.shape[1]:  # a remote model's size is learned here
+                        out = np.empty((len(texts), got.shape[1]), dtype=np.float32)
+                    out[i:i + len(batch)] = got
+                    done += len(batch)
+                    report("embed", done, total, doc.source)
+                vectors.append(out)
+            embedded += len(passages)
+            sentences_embedded += len(sentences)
             if state is not None:
                 store.delete_source(doc.source)
-            pending.append((passages, vectors, doc.sha256))
+            pending.append((passages, vectors[0], sentences, vectors[1], doc.sha256))
             (updated if state is not None else added).append(doc.source)
-            if sum(len(p) for p, _, _ in pending) >= _WRITE_ROWS:
+            if sum(len(f[0]) + len(f[2]) for f in pending) >= _WRITE_ROWS:
                 store.add_files(pending, signature)
                 pending = []
         if pending:
@@ -125,4 +146,5 @@ def index_documents(settings, store, docs: list, progress: Callable[..., None] |
         count = store.count()
     return IndexReport(added=added, updated=updated, removed=removed, unchanged=unchanged,
                        skipped=list(skipped or []), passages_embedded=embedded, files=len(docs),
-                       passages=count)
+                       passages=count, sentences_embedded=sentences_embedded,
+                       replaced_embedding=replaced)

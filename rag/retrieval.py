@@ -13,14 +13,18 @@ from typing import Sequence
 import numpy as np
 
 from .analysis import tokenize
+from .query import Query
 from .types import Hit, Passage
 
-RRF_K = 10
 # Words brought in from the conversation (a follow-up's carried context) steer the search but
 # may not outvote the words the person typed: their idf mass is held to this share of theirs.
 CONTEXT_SHARE = 0.5
 BM25_WEIGHT = 1.0
-VECTOR_WEIGHT = 0.2  # set from bench/tune_fusion.py (ARCD-train), see bench/README.md
+# (vector weight, RRF k) per embedding, chosen by bench/tune_fusion.py on ARCD-train by the rule
+# written there (bench/README.md). A side that finds nothing (BM25 for an English question)
+# simply adds nothing: the other side's ranks decide.
+FUSION = {"hashing-ngram-v1": (0.2, 10), "e5-small-q4": (1.5, 10)}
+DEFAULT_FUSION = FUSION["e5-small-q4"]  # remote models: weighted as a real model
 CANDIDATES = 50  # per side, before fusion
 
 
@@ -83,34 +87,40 @@ class HybridRetriever:
     """BM25 + vectors over the passages of one index."""
 
     def __init__(self, passages: list[Passage], store, *, mode: str = "hybrid",
-                 per_source: int | None = None, vector_weight: float = VECTOR_WEIGHT,
-                 rrf_k: int = RRF_K):
+                 per_source: int | None = None, vector_weight: float | None = None,
+                 rrf_k: int | None = None):
         self.passages = passages
         self.by_id = {p.id: i for i, p in enumerate(passages)}
-        self.tokens = [tokenize(p.text) for p in passages]
-        self.bm25 = BM25(self.tokens)
+        self.bm25 = BM25([tokenize(p.text) for p in passages])
         self.store = store
+        self.embeddings = getattr(store, "embeddings", None)
         self.mode = mode  # "hybrid", "bm25" or "vector" (the last two for benchmarks)
         self.per_source = per_source
-        self.vector_weight = vector_weight
-        self.rrf_k = rrf_k
+        weight, k = FUSION.get(getattr(self.embeddings, "name", ""), DEFAULT_FUSION)
+        self.vector_weight = weight if vector_weight is None else vector_weight
+        self.rrf_k = k if rrf_k is None else rrf_k
 
     @classmethod
     def from_store(cls, store, settings=None, **kwargs) -> "HybridRetriever":
         return cls(store.passages(), store, **kwargs)
 
-    def _ranked(self, query: str, n: int, focus: str | None = None
-                ) -> list[tuple[int, float, int | None, int | None]]:
+    def query(self, query: "Query | str", focus: str | None = None) -> Query:
+        """`query` as a `Query` (built once; a string is analysed here). `focus`: what the
+        person typed, when `query` adds words from the conversation."""
+        if isinstance(query, Query):
+            return query
+        return Query.build(query if focus is None else focus, query, self.embeddings)
+
+    def _ranked(self, query: Query, n: int) -> list[tuple[int, float, int | None, int | None]]:
         """(passage index, fused score, bm25 rank, vector rank), best first."""
         bm25_ranks: dict[int, int] = {}
         vec_ranks: dict[int, int] = {}
         if self.mode in ("hybrid", "bm25"):
-            own = set(tokenize(focus)) if focus is not None else None
-            for rank, (i, _) in enumerate(self.bm25.top(tokenize(query), n, own), 1):
+            own = set(query.typed) if query.carried else None
+            for rank, (i, _) in enumerate(self.bm25.top(query.tokens, n, own), 1):
                 bm25_ranks[i] = rank
         if self.mode in ("hybrid", "vector") and self.store is not None:
-            vector = self.store.embeddings.embed_query(query)
-            for rank, (pid, _) in enumerate(self.store.query(vector, n), 1):
+            for rank, (pid, _) in enumerate(self.store.query(query.vector, n), 1):
                 if pid in self.by_id:
                     vec_ranks[self.by_id[pid]] = rank
         fused = []
@@ -124,11 +134,11 @@ class HybridRetriever:
         fused.sort(key=lambda x: (-x[1], x[0]))
         return fused
 
-    def search(self, query: str, k: int, focus: str | None = None) -> list[Hit]:
+    def search(self, query: "Query | str", k: int, focus: str | None = None) -> list[Hit]:
         """Top-k passages; at most `per_source` (default ceil(k/2)) from one file while
         other files still have candidates. `focus` is what the person typed when `query` adds
         words from the conversation: those added words then count for less."""
-        ranked = self._ranked(query, max(CANDIDATES, 4 * k), focus)
+        ranked = self._ranked(self.query(query, focus), max(CANDIDATES, 4 * k))
         cap = self.per_source or max(1, math.ceil(k / 2))
         chosen, spill, per = [], [], Counter()
         for i, score, br, vr in ranked:
@@ -145,10 +155,10 @@ class HybridRetriever:
             chosen.sort(key=lambda h: -h.score)
         return chosen
 
-    def rank_sources(self, query: str, k: int) -> list[str]:
+    def rank_sources(self, query: "Query | str", k: int) -> list[str]:
         """Distinct source files, best first (for document-level benchmarks)."""
         seen: list[str] = []
-        for i, _, _, _ in self._ranked(query, max(CANDIDATES, 4 * k)):
+        for i, _, _, _ in self._ranked(self.query(query), max(CANDIDATES, 4 * k)):
             source = self.passages[i].source
             if source not in seen:
                 seen.append(source)

@@ -1,8 +1,11 @@
-"""The vector store: a Chroma collection, embedded on disk or on a Chroma server.
+"""The vector store: two Chroma collections, embedded on disk or on a Chroma server.
 
-Each passage's metadata records its file's content hash and passage count, so the index
-itself says which files are complete: an interrupted run is repaired by the next one.
-The collection's metadata names the embedding, so vectors of two models are never mixed.
+`NAME` holds the passages and their vectors (searched by the retriever); `NAME-sentences`
+holds the vector of every answer-sized sentence, with its file, span and passage, read by id
+for the candidates of one question only. Each row's metadata records its file's content hash
+and row count, so the index itself says which files are complete: an interrupted run is
+repaired by the next one. Both collections' metadata name the embedding, so vectors of two
+models are never mixed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
+
+from .chunking import Sentence
 from .errors import EmbeddingMismatchError, IndexMissingError, IndexStoreError
 from .types import Passage
 
@@ -25,6 +31,13 @@ class FileState:
     expected: int  # passages the file had when it was indexed
     present: int  # passages found in the collection
     chunking: str
+    sentences_expected: int = 0  # answer-sized sentences the file had when it was indexed
+    sentences_present: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return (self.present == self.expected
+                and self.sentences_present == self.sentences_expected)
 
 
 def index_exists(settings) -> bool:
@@ -63,15 +76,29 @@ class Store:
         self.embeddings = embeddings
         self._client = _client(settings)
         self._collection = None
+        self._sentences = None
 
     @property
     def where(self) -> str:
         return self.settings.chroma_url or str(self.settings.index_dir)
 
+    @property
+    def sentences_name(self) -> str:
+        return f"{self.settings.collection}-sentences"
+
     def collection(self, create: bool = False):
-        if self._collection is not None:
-            return self._collection
-        name = self.settings.collection
+        """The passages' collection (IndexMissingError when there is none and not `create`)."""
+        if self._collection is None:
+            self._collection = self._open(self.settings.collection, create)
+        return self._collection
+
+    def sentence_collection(self, create: bool = False):
+        """The sentences' collection, beside the passages'."""
+        if self._sentences is None:
+            self._sentences = self._open(self.sentences_name, create)
+        return self._sentences
+
+    def _open(self, name: str, create: bool):
         try:
             if create:
                 col = self._client.get_or_create_collection(
@@ -93,49 +120,61 @@ class Store:
                 and meta["dimension"] != self.embeddings.dimension):
             raise EmbeddingMismatchError(
                 f"The index at {self.where} was built with the embedding "
-                f"{meta.get('embedding')!r} ({meta.get('dimension')} dimensions), not "
-                f"{self.embeddings.name!r}; re-index with `sanad index --rebuild`.")
-        self._collection = col
+                f"{meta.get('embedding')!r}, not {self.embeddings.name!r}; run `sanad index` "
+                "to rebuild it.", meta.get("embedding"))
         return col
 
     def reset(self) -> None:
-        """Drop the collection (for `sanad index --rebuild`)."""
-        try:
-            self._client.delete_collection(self.settings.collection)
-        except Exception:
-            pass
-        self._collection = None
+        """Drop both collections (for `sanad index --rebuild`)."""
+        for name in (self.settings.collection, self.sentences_name):
+            try:
+                self._client.delete_collection(name)
+            except Exception:
+                pass
+        self._collection = self._sentences = None
 
     def count(self) -> int:
         return self.collection().count()
 
-    def _get_all(self, include: list[str]):
-        """(id, document or None, metadata) of every passage, a page at a time."""
-        col = self.collection()
+    def _get_all(self, include: list[str], col=None):
+        """(id, document or None, metadata) of every row, a page at a time."""
+        col = self.collection() if col is None else col
         for offset in range(0, col.count(), _PAGE):
             got = col.get(include=include, limit=_PAGE, offset=offset)
             docs = got.get("documents") or [None] * len(got["ids"])
             yield from zip(got["ids"], docs, got["metadatas"])
 
-    def _metadatas(self) -> list[dict]:
-        return [m for _, _, m in self._get_all(["metadatas"])]
+    def _metadatas(self, col=None) -> list[dict]:
+        return [m for _, _, m in self._get_all(["metadatas"], col)]
 
     def file_states(self) -> dict[str, FileState]:
         seen: dict[str, dict] = {}
-        for m in self._metadatas():
-            st = seen.setdefault(m["source"], {"sha": set(), "n": set(), "present": 0,
-                                               "chunking": set()})
-            st["sha"].add(m.get("sha256", ""))
-            st["n"].add(m.get("n", -1))
-            st["chunking"].add(m.get("chunking", ""))
-            st["present"] += 1
+
+        def tally(metas: list[dict], kind: str) -> None:
+            for m in metas:
+                st = seen.setdefault(m["source"], {"sha": set(), "n": set(), "present": 0,
+                                                   "chunking": set(), "sn": set(), "spresent": 0})
+                st["sha"].add(m.get("sha256", ""))
+                st["chunking"].add(m.get("chunking", ""))
+                if kind == "p":
+                    st["n"].add(m.get("n", -1))
+                    st["sn"].add(m.get("ns", -1))
+                else:
+                    st["sn"].add(m.get("n", -1))
+                st["present" if kind == "p" else "spresent"] += 1
+
+        tally(self._metadatas(), "p")
+        tally(self._metadatas(self.sentence_collection(create=True)), "s")
         states = {}
         for source, st in seen.items():
-            consistent = len(st["sha"]) == 1 and len(st["n"]) == 1 and len(st["chunking"]) == 1
+            consistent = (len(st["sha"]) == 1 and len(st["n"]) == 1 and len(st["chunking"]) == 1
+                          and len(st["sn"]) == 1)
             states[source] = FileState(
                 sha256=next(iter(st["sha"])) if consistent else "",
                 expected=next(iter(st["n"])) if consistent else -1,
-                present=st["present"], chunking=next(iter(st["chunking"])) if consistent else "")
+                present=st["present"], chunking=next(iter(st["chunking"])) if consistent else "",
+                sentences_expected=next(iter(st["sn"])) if consistent else -1,
+                sentences_present=st["spresent"])
         return states
 
     def sources(self) -> list[str]:
@@ -143,22 +182,38 @@ class Store:
 
     def delete_source(self, source: str) -> None:
         self.collection().delete(where={"source": source})
+        self.sentence_collection(create=True).delete(where={"source": source})
 
-    def add_files(self, files: list[tuple[list[Passage], list[list[float]], str]],
-                  chunking: str) -> None:
-        """Several files' (passages, vectors, sha256), written _BATCH rows at a time across
-        file boundaries: a Chroma write costs ~50 ms on disk whatever its size. Each row
-        carries its file's passage count, so a file cut off by a crash is seen incomplete."""
-        col = self.collection(create=True)
-        rows = [(p, v, sha, len(ps)) for ps, vs, sha in files for p, v in zip(ps, vs)]
+    def add_files(self, files: list[tuple], chunking: str) -> None:
+        """Several files' (passages, passage vectors, sentences, sentence vectors, sha256),
+        written _BATCH rows at a time across file boundaries: a Chroma write costs ~50 ms on
+        disk whatever its size. Each row carries its file's row count, so a file cut off by a
+        crash is seen incomplete; passages are written before sentences."""
+        rows = [(p, v, sha, (len(ps), len(ss))) for ps, vs, ss, _, sha in files
+                for p, v in zip(ps, vs)]
+        self._upsert(self.collection(create=True), rows, _meta, chunking)
+        rows = [(s, v, sha, len(ss)) for _, _, ss, svs, sha in files for s, v in zip(ss, svs)]
+        self._upsert(self.sentence_collection(create=True), rows, _sentence_meta, chunking)
+
+    @staticmethod
+    def _upsert(col, rows: list, meta, chunking: str) -> None:
         for i in range(0, len(rows), _BATCH):
             batch = rows[i:i + _BATCH]
-            col.upsert(
-                ids=[p.id for p, _, _, _ in batch],
-                embeddings=[v for _, v, _, _ in batch],
-                documents=[p.text for p, _, _, _ in batch],
-                metadatas=[_meta(p, sha, n, chunking) for p, _, sha, n in batch],
-            )
+            col.upsert(ids=[r.id for r, _, _, _ in batch],
+                       embeddings=[v for _, v, _, _ in batch],
+                       documents=[r.text for r, _, _, _ in batch],
+                       metadatas=[meta(r, sha, n, chunking) for r, _, sha, n in batch])
+
+    def vectors(self, ids: list[str], sentences: bool = False) -> dict[str, np.ndarray]:
+        """Stored vectors of the given passage (or sentence) ids; ids not stored are absent."""
+        if not ids:
+            return {}
+        col = self.sentence_collection() if sentences else self.collection()
+        got = col.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
+        embeddings = got.get("embeddings")
+        if embeddings is None:
+            return {}
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], embeddings)}
 
     def passages(self) -> list[Passage]:
         out = [Passage(id=pid, source=m["source"], start=m["start"], end=m["end"], text=text,
@@ -170,22 +225,28 @@ class Store:
 
     def query(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """Nearest passages: (passage id, cosine distance), best first."""
-        col = self.collection()
-        k = min(k, col.count())
         if k <= 0:
             return []
-        got = col.query(query_embeddings=[vector], n_results=k, include=["distances"])
+        got = self.collection().query(query_embeddings=[list(map(float, vector))], n_results=k,
+                                      include=["distances"])
         return list(zip(got["ids"][0], got["distances"][0]))
 
 
-def _meta(p: Passage, sha256: str, n: int, chunking: str) -> dict:
+def _meta(p: Passage, sha256: str, counts: tuple[int, int], chunking: str) -> dict:
+    """`n` and `ns`: the file's passage and sentence counts, so that a file whose sentences
+    were cut off by a crash is seen incomplete from its passages alone."""
     meta = {"source": p.source, "start": p.start, "end": p.end, "ordinal": p.ordinal,
-            "sha256": sha256, "n": n, "chunking": chunking}
+            "sha256": sha256, "n": counts[0], "ns": counts[1], "chunking": chunking}
     for key in ("title", "date", "outlet"):
         value = getattr(p, key)
         if value:
             meta[key] = value
     return meta
+
+
+def _sentence_meta(s: Sentence, sha256: str, n: int, chunking: str) -> dict:
+    return {"source": s.source, "start": s.start, "end": s.end, "passage": s.passage_id,
+            "sha256": sha256, "n": n, "chunking": chunking}
 
 
 def open_store(settings) -> Store:

@@ -134,6 +134,8 @@ class IndexReport:
     passages_embedded: int = 0
     files: int = 0
     passages: int = 0
+    sentences_embedded: int = 0
+    replaced_embedding: str | None = None  # the index was built with this one: rebuilt
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -36,6 +36,50 @@ def _guarded(real):
     return connect
 
 
+class CachedE5:
+    """The real e5 engine, remembering each text's vector: the suite builds many indexes of
+    the same few articles, and each text is embedded once per test session (same vectors)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.cache: dict[tuple[bool, str], object] = {}
+        self.calls = 0  # texts sent to the engine
+
+    def _embed(self, texts, is_query: bool):
+        import numpy as np
+
+        single = isinstance(texts, str)
+        items = [texts] if single else list(texts)
+        todo = [t for t in dict.fromkeys(items) if (is_query, t) not in self.cache]
+        if todo:
+            self.calls += len(todo)
+            vectors = self.inner.query(todo) if is_query else self.inner.passage(todo)
+            for t, v in zip(todo, np.atleast_2d(vectors)):
+                self.cache[(is_query, t)] = v
+        out = np.array([self.cache[(is_query, t)] for t in items], dtype=np.float32)
+        return out[0] if single else out
+
+    def query(self, texts):
+        return self._embed(texts, True)
+
+    def passage(self, texts):
+        return self._embed(texts, False)
+
+
+@pytest.fixture(scope="session")
+def e5_engine():
+    import rag.embeddings
+
+    return CachedE5(rag.embeddings.e5_model())
+
+
+@pytest.fixture(autouse=True)
+def _cached_e5(monkeypatch, e5_engine):
+    import rag.embeddings
+
+    monkeypatch.setattr(rag.embeddings, "e5_model", lambda: e5_engine)
+
+
 @pytest.fixture(autouse=True)
 def _no_network_and_clean_env(monkeypatch, tmp_path):
     monkeypatch.setattr(socket.socket, "connect", _guarded(_real_connect))

@@ -15,7 +15,8 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from rag import ConfigError, Settings
-from rag.embeddings import HASHING_DIM, HASHING_NAME, HashingEmbeddings, make_embeddings
+from rag.embeddings import (E5_DIM, E5_NAME, HASHING_DIM, HASHING_NAME, HashingEmbeddings,
+                            make_embeddings)
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["كازاخستان تنضم إلى الاتفاقات الإبراهيمية.",
@@ -97,10 +98,12 @@ def test_a_variant_query_finds_its_sentence_among_others(emb):
     assert int(np.argmax(scores)) == 0
 
 
-def test_make_embeddings_default_is_offline_hashing():
+def test_make_embeddings_default_is_offline_e5_and_hashing_stays_available():
     emb = make_embeddings(Settings.from_env(env={}))
-    assert isinstance(emb, Embeddings) and emb.name == HASHING_NAME
-    assert emb.embed_query("كازاخستان") == HashingEmbeddings().embed_query("كازاخستان")
+    assert isinstance(emb, Embeddings) and emb.name == E5_NAME and emb.dimension == E5_DIM
+    hashing = make_embeddings(Settings.from_env(env={"SANAD_EMBEDDINGS": HASHING_NAME}))
+    assert hashing.name == HASHING_NAME
+    assert hashing.embed_query("كازاخستان") == HashingEmbeddings().embed_query("كازاخستان")
 
 
 @pytest.mark.parametrize("env", [

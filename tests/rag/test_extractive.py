@@ -7,6 +7,7 @@ import re
 import pytest
 
 from rag import extractive
+from rag.query import Query
 from rag.retrieval import HybridRetriever
 from rag.types import Hit, Passage
 
@@ -69,7 +70,7 @@ def test_an_off_topic_question_is_refused(assistant, question):
 
 def test_no_hits_means_no_answer():
     retriever = HybridRetriever([], None, mode="bm25")
-    answer = extractive.answer("متى؟", "متى؟", [], retriever)
+    answer = extractive.answer(Query.build("متى؟"), [], retriever)
     assert not answer.answered and answer.text == extractive.NO_ANSWER_TEXT
 
 
@@ -98,7 +99,7 @@ def ask_hand_made(question: str, first: Passage, second: Passage):
     def document(source):
         return Doc(docs[source])
 
-    answer = extractive.answer(question, question, hits, retriever, document)
+    answer = extractive.answer(Query.build(question), hits, retriever, document)
     check_citations(answer, document)
     return answer
 
@@ -132,8 +133,8 @@ def test_a_how_many_question_prefers_the_sentence_with_a_number():
 def test_headings_are_not_answers():
     heading = passage("heading", "خلفية العلاقات")
     retriever = HybridRetriever([heading] + FILLER, None, mode="bm25")
-    answer = extractive.answer("ما خلفية العلاقات؟", "ما خلفية العلاقات؟",
-                               [Hit(heading, 1.0, 1, None)], retriever)
+    answer = extractive.answer(Query.build("ما خلفية العلاقات؟"), [Hit(heading, 1.0, 1, None)],
+                               retriever)
     assert not answer.answered
 
 
@@ -157,3 +158,20 @@ def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, co
     assert stale.answered and stale.citations
     assert not any(c.verified for c in stale.citations)
     assert stale.citation_counts["unverified"] == len(stale.citations)
+
+
+@pytest.mark.parametrize("kind, text, found", [
+    ("count", "يعتبر حوالي 70 بالمائة من السكان مسلمين.", False),  # a share, not a count
+    ("count", "يعتبر حوالي 70% من السكان مسلمين.", False),
+    ("count", "أقامت كازاخستان علاقات مع إسرائيل في عام 1992.", False),  # a year
+    ("count", "سيعلن ذلك في الساعة 18:30 بتوقيت واشنطن.", False),  # a time
+    ("count", "يبلغ عدد سكان المدينة 300 ألف نسمة.", True),
+    ("count", "انضمت خمس دول إلى الاتفاقات.", True),
+    ("percent", "يعتبر حوالي 70 بالمائة من السكان مسلمين.", True),
+    ("percent", "ارتفع العدد إلى 300 ألف.", False),
+    ("age", "توفي عن 85 عاماً في العاصمة.", True),
+    ("age", "يبلغ من العمر ما يزيد على سبعين.", True),
+    ("age", "زار المدينة في عام 2016.", False),
+])
+def test_the_kind_of_answer_is_checked_precisely(kind, text, found):
+    assert extractive.kind_found(kind, text) is found

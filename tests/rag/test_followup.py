@@ -97,7 +97,7 @@ def _spy_retrieve(assistant, monkeypatch) -> list[str]:
     real = assistant.retrieve
 
     def retrieve(query, k=None, focus=None):
-        seen.append(query)
+        seen.append(getattr(query, "text", query))
         return real(query, k, focus)
 
     monkeypatch.setattr(assistant, "retrieve", retrieve)

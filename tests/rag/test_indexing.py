@@ -70,6 +70,19 @@ def assert_index_matches_corpus(settings) -> list:
         n = len(chunk_document(doc, settings.chunk_target, settings.chunk_overlap))
         assert (states[doc.source].sha256, states[doc.source].present,
                 states[doc.source].expected) == (doc.sha256, n, n), doc.source
+        assert states[doc.source].complete, doc.source
+    # every answer-sized sentence once, with its file, span and passage
+    from rag.chunking import file_sentences
+
+    want = {s.id: s for d in load_corpus(settings.corpus_dir)
+            for s in file_sentences(chunk_document(d, settings.chunk_target,
+                                                   settings.chunk_overlap))}
+    got = store.sentence_collection().get(include=["metadatas", "documents"])
+    assert sorted(got["ids"]) == sorted(want)
+    for sid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+        s = want[sid]
+        assert (meta["source"], meta["start"], meta["end"], meta["passage"], text) == (
+            s.source, s.start, s.end, s.passage_id, s.text)
     assert set(states) == {d.source for d in load_corpus(settings.corpus_dir)}
     return stored
 
@@ -87,6 +100,21 @@ class CountingEmbeddings:
     def embed_query(self, text):
         return self.inner.embed_query(text)
 
+    def passage_vectors(self, texts):
+        self.texts += len(texts)
+        return self.inner.passage_vectors(texts)
+
+    def query_vector(self, text):
+        return self.inner.query_vector(text)
+
+
+def expected_sentences(settings, source: str | None = None) -> int:
+    from rag.chunking import file_sentences
+
+    docs = load_corpus(settings.corpus_dir)
+    return sum(len(file_sentences(chunk_document(d, settings.chunk_target, settings.chunk_overlap)))
+               for d in docs if source in (None, d.source))
+
 
 # --- add, no-op, change, delete -----------------------------------------------------------------
 
@@ -94,10 +122,12 @@ def test_first_index_adds_every_file_then_a_rerun_does_nothing(settings):
     events = []
     report = build_index(settings, open_store(settings), progress=events.append)
     n = len(expected_passages(settings))
+    m = expected_sentences(settings)
     assert report.added == FILES
     assert (report.updated, report.removed, report.unchanged, report.skipped) == ([], [], [], [])
     assert report.files == 5 and report.passages == n and report.passages_embedded == n
-    assert events[-1].stage == "done" and events[-1].done == events[-1].total == n
+    assert report.sentences_embedded == m > n
+    assert events[-1].stage == "done" and events[-1].done == events[-1].total == n + m
     assert [e.done for e in events if e.stage == "embed"] == sorted(
         e.done for e in events if e.stage == "embed")
     assert_index_matches_corpus(settings)
@@ -125,7 +155,8 @@ def test_a_changed_file_has_its_passages_replaced(settings, corpus):
     assert report.updated == [FILES[2]]
     assert report.unchanged == [f for f in FILES if f != FILES[2]]
     new_chunks = [p for p in expected_passages(settings).values() if p.source == FILES[2]]
-    assert report.passages_embedded == counting.texts == len(new_chunks)
+    assert report.passages_embedded == len(new_chunks)
+    assert counting.texts == len(new_chunks) + expected_sentences(settings, FILES[2])
     stored = assert_index_matches_corpus(settings)
     for p in stored:
         if p.source != FILES[2]:
@@ -218,7 +249,7 @@ def test_a_crash_between_delete_and_add_is_repaired(settings, corpus, monkeypatc
     real_add = Store.add_files
 
     def crashing_add(self, files, *args, **kwargs):
-        if any(passages and passages[0].source == FILES[1] for passages, _, _ in files):
+        if any(f[0] and f[0][0].source == FILES[1] for f in files):
             raise RuntimeError("simulated crash after the old passages were deleted")
         return real_add(self, files, *args, **kwargs)
 
@@ -257,9 +288,25 @@ def test_a_crash_half_way_through_a_files_upserts_is_repaired(settings, monkeypa
     assert 0 < state.present == len(written) < state.expected
     # the lock was released: a new run does not wait for it
     report = build_index(settings.replace(lock_timeout_s=0.2), open_store(settings))
-    assert report.updated == [FILES[2]]
-    assert report.unchanged == FILES[:2]
+    # FILES[0] and [1] had their passages written in the same batch, but not yet their
+    # sentences (written after all the batch's passages): incomplete, so indexed again
+    assert report.updated == FILES[:3]
     assert report.added == FILES[3:]
+    assert_index_matches_corpus(settings)
+
+
+def test_sentence_vectors_missing_from_the_index_are_restored(settings):
+    """A crash after a file's passages were written but before all its sentences were:
+    the file is incomplete and is indexed again."""
+    build_index(settings, open_store(settings))
+    col = open_store(settings).sentence_collection()
+    ids = col.get(where={"source": FILES[1]})["ids"]
+    assert len(ids) >= 2
+    col.delete(ids=ids[:1])
+    assert not open_store(settings).file_states()[FILES[1]].complete
+    report = build_index(settings, open_store(settings))
+    assert report.updated == [FILES[1]]
+    assert report.unchanged == [f for f in FILES if f != FILES[1]]
     assert_index_matches_corpus(settings)
 
 
@@ -298,8 +345,8 @@ _add = rag.store.Store.add_files
 
 def add_files(self, files, *args, **kwargs):
     _add(self, files, *args, **kwargs)
-    for passages, _, _ in files:
-        print("added", passages[0].source, flush=True)
+    for f in files:
+        print("added", f[0][0].source, flush=True)
 
 
 rag.store.Store.add_files = add_files
@@ -423,22 +470,36 @@ class OtherEmbeddings:
     def embed_query(self, text):
         return [1.0] + [0.0] * 7
 
+    def passage_vectors(self, texts):
+        import numpy as np
 
-def test_opening_an_index_with_another_embedding_is_refused(settings):
+        return np.array(self.embed_documents(texts), dtype=np.float32).reshape(-1, 8)
+
+    def query_vector(self, text):
+        import numpy as np
+
+        return np.array(self.embed_query(text), dtype=np.float32)
+
+
+def test_an_index_built_with_another_embedding_is_refused_then_rebuilt(settings):
     report = build_index(settings, open_store(settings))
     store = Store(settings, OtherEmbeddings())
     with pytest.raises(EmbeddingMismatchError) as info:
         store.collection()
     message = str(info.value)
-    assert "hashing-ngram-v1" in message and "other-model" in message
-    assert "re-index" in message and "--rebuild" in message
-    with pytest.raises(EmbeddingMismatchError):
-        build_index(settings, Store(settings, OtherEmbeddings()))
+    assert "e5-small-q4" in message and "other-model" in message
+    assert "run `sanad index`" in message and info.value.found == "e5-small-q4"
     assert open_store(settings).count() == report.passages  # nothing was mixed in
-    rebuilt = build_index(settings, Store(settings, OtherEmbeddings()), rebuild=True)
-    assert rebuilt.added == FILES
+    # indexing with the other embedding starts over, and says what it replaced
+    rebuilt = build_index(settings, Store(settings, OtherEmbeddings()))
+    assert rebuilt.added == FILES and rebuilt.replaced_embedding == "e5-small-q4"
+    assert rebuilt.passages == report.passages
     with pytest.raises(EmbeddingMismatchError):
         open_store(settings).collection()
+    with pytest.raises(EmbeddingMismatchError):
+        open_store(settings).sentence_collection()
+    again = build_index(settings, Store(settings, OtherEmbeddings()))
+    assert again.unchanged == FILES and again.replaced_embedding is None
 
 
 def test_an_index_built_by_a_remote_model_is_refused_offline(settings, llm_server):
@@ -447,5 +508,5 @@ def test_an_index_built_by_a_remote_model_is_refused_offline(settings, llm_serve
     report = Assistant(remote).index()
     assert report.added == FILES
     assert Assistant(remote).retrieve("قازاخستان")
-    with pytest.raises(EmbeddingMismatchError, match="openai:test-embed.*re-index"):
+    with pytest.raises(EmbeddingMismatchError, match="openai:test-embed.*run `sanad index`"):
         Assistant(settings).ask("متى أقامت كازاخستان علاقات مع إسرائيل؟")

@@ -1,10 +1,11 @@
-"""The scripted Q&A file, run through `sanad eval` as a user would, offline.
+"""The scripted Q&A files, run through `sanad eval` as a user would, offline.
 
-Targets from issue 2: answer_accuracy >= 0.90, citation_precision >= 0.95,
-retrieval_hit_at_k (k=5) >= 0.97, refusal_accuracy >= 0.90. Retrieval meets its target. The
-answer-level targets are NOT met by the offline extractive answerer on these paraphrased
-questions (see bench/README.md for the measured values); the floors below sit just under
-what is measured today, so any regression fails, and are raised as the answerer improves.
+Retrieval meets its target (hit@5 >= 0.97). The answer-level targets of issue 8 (corpus_qa:
+answer >= .85, citation precision >= .95, refusal >= .90; follow-ups and English: answer and
+refusal >= .80) are NOT met by the offline extractive answerer, whose weights and threshold
+are fitted on ARCD and TyDi, never on these files (bench/README.md has the measured values).
+The floors below sit just under what is measured today, so any regression fails; they are
+raised as the answerer improves.
 """
 
 from __future__ import annotations
@@ -19,16 +20,23 @@ from rag.cli import main
 QA = Path(__file__).resolve().parents[1] / "qa" / "corpus_qa.jsonl"
 
 RETRIEVAL_HIT_TARGET = 0.97
-ANSWER_ACCURACY_FLOOR = 0.55
-CITATION_PRECISION_FLOOR = 0.68
-REFUSAL_ACCURACY_FLOOR = 0.63
+ANSWER_ACCURACY_FLOOR = 0.45
+CITATION_PRECISION_FLOOR = 0.80
+REFUSAL_ACCURACY_FLOOR = 0.52
 
 
 FOLLOWUPS = QA.with_name("followups.jsonl")
 # Follow-ups (each case asks its `history` first): floors just under today's values.
-FOLLOWUP_ANSWER_FLOOR = 0.54
-FOLLOWUP_CITATION_FLOOR = 0.58
-FOLLOWUP_REFUSAL_FLOOR = 0.52
+FOLLOWUP_ANSWER_FLOOR = 0.34
+FOLLOWUP_CITATION_FLOOR = 0.70
+FOLLOWUP_REFUSAL_FLOOR = 0.58
+
+ENGLISH = QA.with_name("english.jsonl")
+# English questions about the Arabic articles: only meaning can find the answer.
+ENGLISH_RETRIEVAL_FLOOR = 0.90
+ENGLISH_ANSWER_FLOOR = 0.26
+ENGLISH_CITATION_FLOOR = 0.70
+ENGLISH_REFUSAL_FLOOR = 0.68
 
 
 def run_eval(indexed, path: Path) -> dict:
@@ -89,3 +97,14 @@ def test_followups_are_asked_within_their_conversation(indexed):
     by_id = {c["id"]: c for c in cases}
     for failure in result["failures"]:  # each searched with words from its conversation
         assert failure["query"] != by_id[failure["id"]]["question"]
+
+
+def test_english_questions_find_and_quote_the_arabic_articles(indexed):
+    cases = [json.loads(line) for line in ENGLISH.read_text(encoding="utf-8").splitlines()]
+    assert len(cases) >= 12 and sum(not c["answerable"] for c in cases) >= 3
+    assert all(c["question"].isascii() for c in cases)
+    result = run_eval(indexed, ENGLISH)
+    assert result["retrieval_hit_at_k"] >= ENGLISH_RETRIEVAL_FLOOR
+    assert result["answer_accuracy"] >= ENGLISH_ANSWER_FLOOR
+    assert result["citation_precision"] >= ENGLISH_CITATION_FLOOR
+    assert result["refusal_accuracy"] >= ENGLISH_REFUSAL_FLOOR

@@ -38,5 +38,5 @@ def test_remote_embeddings_index_and_answer(remote_settings, llm_server):
 def test_opening_with_another_embedding_says_reindex(remote_settings, llm_server):
     Assistant(remote_settings.replace(model="m")).index()
     hashing = remote_settings.replace(embedding="hashing-ngram-v1")
-    with pytest.raises(EmbeddingMismatchError, match="re-index"):
+    with pytest.raises(EmbeddingMismatchError, match="run `sanad index`"):
         Assistant(hashing).retrieve("كازاخستان")

