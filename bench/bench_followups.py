@@ -1,5 +1,5 @@
 """Follow-up questions, offline: the carried conversation words unweighted (as before) and
-weighted by rag.retrieval.CONTEXT_SHARE (0.5, set before tests/qa/followups.jsonl was written).
+weighted by rag.lexical.CONTEXT_SHARE (0.5, set before tests/qa/followups.jsonl was written).
 
     .venv/bin/python bench/bench_followups.py
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag import Assistant, Settings, retrieval  # noqa: E402
+from rag import Assistant, Settings, lexical  # noqa: E402
 from rag.evaluation import load_cases, run_cases  # noqa: E402
 
 KEYS = ("retrieval_hit_at_k", "mrr", "citation_precision", "citation_hit", "answer_accuracy",
@@ -23,7 +23,7 @@ KEYS = ("retrieval_hit_at_k", "mrr", "citation_precision", "citation_hit", "answ
 
 def main() -> None:
     cases = load_cases(ROOT / "tests" / "qa" / "followups.jsonl")
-    chosen = retrieval.CONTEXT_SHARE
+    chosen = lexical.CONTEXT_SHARE
     out = {"n": len(cases)}
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.from_env(env={}, offline=True, index_dir=Path(tmp),
@@ -31,10 +31,10 @@ def main() -> None:
         assistant = Assistant(settings)
         assistant.index()
         for name, share in (("unweighted", float("inf")), (f"context_share_{chosen}", chosen)):
-            retrieval.CONTEXT_SHARE = share
+            lexical.CONTEXT_SHARE = share
             m = run_cases(assistant, cases, k=5)
             out[name] = {k: m[k] for k in KEYS} | {"failures": [f["id"] for f in m["failures"]]}
-    retrieval.CONTEXT_SHARE = chosen
+    lexical.CONTEXT_SHARE = chosen
     print(json.dumps(out, indent=2))
 
 

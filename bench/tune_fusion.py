@@ -31,24 +31,28 @@ def main() -> None:
     sides = []
     for q in questions:
         query = retriever.query(q["question"])
-        bm25 = {i: r for r, (i, _) in enumerate(retriever.bm25.top(query.tokens, CANDIDATES), 1)}
-        vec = {retriever.by_id[pid]: r
-               for r, (pid, _) in enumerate(retriever.store.query(query.vector, CANDIDATES), 1)
-               if pid in retriever.by_id}
-        sides.append((q["gold"], bm25, vec))
+        source = {}
+        bm25 = {}
+        for r, (i, _) in enumerate(retriever.bm25.top(query.tokens, CANDIDATES), 1):
+            pid = str(retriever.bm25.ids[i])
+            bm25[pid], source[pid] = r, retriever.bm25.source(i)
+        vec = {}
+        for r, (pid, _, src) in enumerate(retriever.store.query(query.vector, CANDIDATES), 1):
+            vec[pid], source[pid] = r, src
+        sides.append((q["gold"], bm25, vec, source))
     rows = []
     for weight in (0.0, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, math.inf):
         for rrf_k in (10, 30, 60):
             r1 = r5 = mrr = 0.0
-            for gold, bm25, vec in sides:
-                fused: dict[int, float] = {}
+            for gold, bm25, vec, source_of in sides:
+                fused: dict[str, float] = {}
                 for i, r in bm25.items():
                     fused[i] = fused.get(i, 0.0) + (0.0 if weight == math.inf else 1.0) / (rrf_k + r)
                 for i, r in vec.items():
                     fused[i] = fused.get(i, 0.0) + (1.0 if weight == math.inf else weight) / (rrf_k + r)
                 ranked = []
                 for i in sorted(fused, key=lambda i: (-fused[i], i)):
-                    source = retriever.passages[i].source
+                    source = source_of[i]
                     if source not in ranked:
                         ranked.append(source)
                 rank = ranked.index(gold) + 1 if gold in ranked[:10] else None

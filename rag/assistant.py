@@ -1,7 +1,7 @@
 """The `Assistant`: one object that indexes a corpus and answers questions about it.
 
 Nothing heavy happens until it is needed: opening an Assistant touches no store; the first
-question opens the index and builds the BM25 side from the passages stored in Chroma.
+question opens the index and its saved BM25 side (memory-mapped), and loads the e5 model.
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ class Assistant:
 
     def stats(self) -> dict:
         """Files and passages in the index, and the answering mode, for status lines."""
-        sources = self.store.sources()
-        return {"files": len(sources), "passages": self.store.count(),
+        bm25 = self.retriever.bm25  # the saved lexical index knows both, without a scan
+        return {"files": len(set(bm25.sources)), "passages": bm25.n,
                 "embedding": self.settings.embedding, "mode": self.mode}
 
     @property

@@ -228,7 +228,7 @@ def sentence_features(query: Query, hits: list[Hit], retriever
                 sentences.append((rank, hit, sent))
     svecs = pvecs = {}
     if qvec is not None and store is not None and sentences:
-        svecs = store.vectors([s.id for _, _, s in sentences], sentences=True)
+        svecs = retriever.sentence_vectors([s.id for _, _, s in sentences])
         pvecs = store.vectors([h.passage.id for h in hits])
     cosines = [_cos(qvec, svecs.get(s.id)) for _, _, s in sentences]
     best_cos = max(cosines, default=0.0)

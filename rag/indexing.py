@@ -13,15 +13,17 @@ import fcntl
 import hashlib
 import tempfile
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
 from .chunking import chunk_document, file_sentences
-from .errors import EmbeddingMismatchError, IndexLockedError
-from .loading import load_corpus
-from .types import IndexReport, Progress
+from .errors import CorpusError, EmbeddingMismatchError, IndexLockedError
+from .loading import iter_corpus_files, load_document
+from .types import Document, IndexReport, Progress
 
 _EMBED_BATCH = 64
 _WRITE_ROWS = 512  # rows (passages and sentences) gathered across files before one write
@@ -59,30 +61,90 @@ def chunking_signature(settings) -> str:
     return f"v3:{settings.chunk_target}:{settings.chunk_overlap}"
 
 
+@dataclass
+class CorpusFile:
+    """A corpus file, decoded only when its size or modification time says it may have
+    changed (or when it was handed over already decoded)."""
+
+    source: str
+    path: Path | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+    doc: Document | None = None
+
+    def load(self) -> Document:
+        if self.doc is None:
+            self.doc = load_document(self.path, self.source)
+        return self.doc
+
+
+def corpus_files(corpus_dir: Path) -> list[CorpusFile]:
+    """Every corpus file with its size and modification time; nothing is read yet."""
+    root = Path(corpus_dir)
+    if not root.exists():
+        raise CorpusError(f"The corpus directory {root} does not exist.")
+    if not root.is_dir():
+        raise CorpusError(f"The corpus path {root} is not a directory.")
+    out = []
+    for source, path in iter_corpus_files(root):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        out.append(CorpusFile(source, path, st.st_size, st.st_mtime_ns))
+    return out
+
+
 def build_index(settings, store, progress: Callable[[Progress], None] | None = None,
                 warn: Callable[[str, str], None] | None = None, rebuild: bool = False) -> IndexReport:
     """Add new files, replace changed ones, remove deleted ones; report what happened."""
-    skipped: list[tuple[str, str]] = []
-
-    def on_skip(source: str, reason: str) -> None:
-        skipped.append((source, reason))
-        if warn:
-            warn(source, reason)
 
     def report(stage: str, done: int, total: int, item: str = "") -> None:
         if progress:
             progress(Progress(stage, done, total, item))
 
-    docs = load_corpus(settings.corpus_dir, warn=on_skip)
-    return index_documents(settings, store, docs, progress=report, skipped=skipped,
-                           rebuild=rebuild)
+    return index_files(settings, store, corpus_files(settings.corpus_dir), progress=report,
+                       warn=warn, rebuild=rebuild)
 
 
 def index_documents(settings, store, docs: list, progress: Callable[..., None] | None = None,
                     skipped: list[tuple[str, str]] | None = None,
                     rebuild: bool = False) -> IndexReport:
     """Index already-loaded documents; files in the index but not in `docs` are removed."""
+    return index_files(settings, store, [CorpusFile(d.source, doc=d) for d in docs],
+                       progress=progress, rebuild=rebuild, skipped=skipped)
+
+
+def _file_record(store, signature: str):
+    """(saved lexical index, {source: record}) from the index's own record, or from a scan
+    of the collection when the record cannot be trusted (missing, or a run died)."""
+    from .lexical import BM25
+
+    stamp = store.stamp()
+    saved = BM25.load(store.lexical_path, stamp) if stamp else None
+    if saved is not None and saved.files is not None:
+        return saved, saved.files
+    record = {}
+    for source, st in store.file_states().items():
+        complete = st.complete and st.chunking == signature
+        record[source] = {"sha256": st.sha256 if complete else "", "size": None,
+                          "mtime_ns": None, "passages": st.present,
+                          "sentences": st.sentences_present, "chunking": st.chunking}
+    return saved, record
+
+
+def index_files(settings, store, files: list[CorpusFile],
+                progress: Callable[..., None] | None = None,
+                warn: Callable[[str, str], None] | None = None, rebuild: bool = False,
+                skipped: list[tuple[str, str]] | None = None) -> IndexReport:
+    """Bring the index in line with `files`: unchanged files (same size and modification
+    time as recorded, or else the same content hash) cost a stat; files in the index but not
+    in `files` are removed."""
+    from .analysis import tokenize
+    from .lexical import SentenceVectors
+
     report = progress or (lambda *a, **k: None)
+    skipped = list(skipped or [])
     signature = chunking_signature(settings)
     added, updated, removed, unchanged = [], [], [], []
     embedded = sentences_embedded = 0
@@ -97,24 +159,44 @@ def index_documents(settings, store, docs: list, progress: Callable[..., None] |
         if rebuild:
             store.reset()
         store.collection(create=True)
-        states = store.file_states()
+        saved, record = _file_record(store, signature)
+        new_record: dict[str, dict] = {}
         todo = []
-        for doc in docs:
-            state = states.get(doc.source)
-            if (state and state.sha256 == doc.sha256 and state.complete
-                    and state.chunking == signature):
-                unchanged.append(doc.source)
+        for f in files:
+            known = record.get(f.source)
+            if known and known.get("chunking") != signature:
+                known = {**known, "sha256": ""}  # chunked otherwise: indexed again
+            if (known and known["sha256"] and f.size is not None and known["size"] == f.size
+                    and known["mtime_ns"] == f.mtime_ns):
+                unchanged.append(f.source)  # by size and time: not even read
+                new_record[f.source] = known
+                continue
+            try:
+                doc = f.load()
+            except CorpusError as exc:
+                skipped.append((f.source, str(exc)))
+                if warn:
+                    warn(f.source, str(exc))
+                continue
+            if known and known["sha256"] == doc.sha256:
+                unchanged.append(f.source)
+                new_record[f.source] = {**known, "size": f.size, "mtime_ns": f.mtime_ns}
             else:
-                todo.append((doc, state))
+                todo.append((f, doc, known))
+        present = set(unchanged) | {f.source for f, _, _ in todo}  # skipped files leave
+        gone = sorted(set(record) - present)
         work = []
-        for doc, state in todo:
+        for f, doc, known in todo:
             passages = chunk_document(doc, settings.chunk_target, settings.chunk_overlap)
-            work.append((doc, state, passages, file_sentences(passages)))
-        total = sum(len(p) + len(s) for _, _, p, s in work)
+            work.append((f, doc, known, passages, file_sentences(passages)))
+        total = sum(len(p) + len(s) for *_, p, s in work)
         done = 0
         report("embed", 0, total)
+        if work or gone:  # until the end of this run, the record is not to be trusted
+            store.set_stamp(f"indexing-{uuid.uuid4().hex}")
         pending: list = []  # files embedded, old rows deleted, not yet written
-        for doc, state, passages, sentences in work:
+        fresh_sentences: list = []  # (sentence, vector) of this run, for the saved copy
+        for f, doc, known, passages, sentences in work:
             vectors = []
             for texts in (passages, sentences):
                 out = np.empty((len(texts), store.embeddings.dimension or 0), dtype=np.float32)
@@ -129,22 +211,39 @@ def index_documents(settings, store, docs: list, progress: Callable[..., None] |
                 vectors.append(out)
             embedded += len(passages)
             sentences_embedded += len(sentences)
-            if state is not None:
-                store.delete_source(doc.source)
+            store.delete_source(doc.source)  # also what a dead run may have left of it
             pending.append((passages, vectors[0], sentences, vectors[1], doc.sha256))
-            (updated if state is not None else added).append(doc.source)
-            if sum(len(f[0]) + len(f[2]) for f in pending) >= _WRITE_ROWS:
+            fresh_sentences.extend(zip(sentences, vectors[1]))
+            (updated if known is not None else added).append(doc.source)
+            new_record[doc.source] = {"sha256": doc.sha256, "size": f.size,
+                                      "mtime_ns": f.mtime_ns, "passages": len(passages),
+                                      "sentences": len(sentences), "chunking": signature}
+            if sum(len(x[0]) + len(x[2]) for x in pending) >= _WRITE_ROWS:
                 store.add_files(pending, signature)
                 pending = []
         if pending:
             store.add_files(pending, signature)
-        present = {d.source for d in docs}
-        for source in sorted(set(states) - present):
+        for source in gone:
             store.delete_source(source)
             removed.append(source)
+        changed = {doc.source for _, doc, *_ in work} | set(removed)
+        if changed or saved is None or new_record != record:
+            stamp = uuid.uuid4().hex  # saved first, stamped second: see lexical.py
+            if saved is None:
+                bm25 = store.rebuild_lexical(None)
+            else:
+                new_sentences = SentenceVectors.of(
+                    [(sent.id, sent.source, vec) for sent, vec in fresh_sentences],
+                    store.embeddings.dimension or 0)
+                bm25 = saved.updated(changed, ((p.id, p.source, tokenize(p.text))
+                                               for *_, passages, _ in work for p in passages),
+                                     sentences=new_sentences)
+            bm25.stamp, bm25.files = stamp, new_record
+            bm25.save(store.lexical_path)
+            store.set_stamp(stamp)
         report("done", total, total)
-        count = store.count()
+        count = sum(r["passages"] for r in new_record.values())
     return IndexReport(added=added, updated=updated, removed=removed, unchanged=unchanged,
-                       skipped=list(skipped or []), passages_embedded=embedded, files=len(docs),
-                       passages=count, sentences_embedded=sentences_embedded,
-                       replaced_embedding=replaced)
+                       skipped=skipped, passages_embedded=embedded,
+                       files=len(unchanged) + len(work), passages=count,
+                       sentences_embedded=sentences_embedded, replaced_embedding=replaced)

@@ -10,7 +10,10 @@ models are never mixed.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -125,13 +128,16 @@ class Store:
         return col
 
     def reset(self) -> None:
-        """Drop both collections (for `sanad index --rebuild`)."""
+        """Drop both collections (for `sanad index --rebuild`), and on disk what Chroma leaves
+        of them: it deletes a collection's rows but not its vector folder."""
         for name in (self.settings.collection, self.sentences_name):
             try:
                 self._client.delete_collection(name)
             except Exception:
                 pass
         self._collection = self._sentences = None
+        if not self.settings.chroma_url:
+            remove_orphan_segments(Path(self.settings.index_dir))
 
     def count(self) -> int:
         return self.collection().count()
@@ -204,6 +210,19 @@ class Store:
                        documents=[r.text for r, _, _, _ in batch],
                        metadatas=[meta(r, sha, n, chunking) for r, _, sha, n in batch])
 
+    def all_sentence_vectors(self):
+        """Every sentence's (id, source, vector), a page at a time (for rebuilding the saved
+        copy beside the lexical index)."""
+        from .lexical import SentenceVectors
+
+        col = self.sentence_collection(create=True)
+        rows = []
+        for offset in range(0, col.count(), _PAGE):
+            got = col.get(include=["embeddings", "metadatas"], limit=_PAGE, offset=offset)
+            rows.extend((i, m["source"], np.asarray(v, dtype=np.float32))
+                        for i, m, v in zip(got["ids"], got["metadatas"], got["embeddings"]))
+        return SentenceVectors.of(rows, self.embeddings.dimension or 0)
+
     def vectors(self, ids: list[str], sentences: bool = False) -> dict[str, np.ndarray]:
         """Stored vectors of the given passage (or sentence) ids; ids not stored are absent."""
         if not ids:
@@ -216,20 +235,101 @@ class Store:
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], embeddings)}
 
     def passages(self) -> list[Passage]:
-        out = [Passage(id=pid, source=m["source"], start=m["start"], end=m["end"], text=text,
-                       ordinal=m["ordinal"], title=m.get("title") or None,
-                       date=m.get("date") or None, outlet=m.get("outlet") or None)
-               for pid, text, m in self._get_all(["documents", "metadatas"])]
+        out = [_passage(pid, text, m) for pid, text, m in self._get_all(["documents", "metadatas"])]
         out.sort(key=lambda p: (p.source, p.ordinal))
         return out
 
-    def query(self, vector: list[float], k: int) -> list[tuple[str, float]]:
-        """Nearest passages: (passage id, cosine distance), best first."""
+    def query(self, vector, k: int) -> list[tuple[str, float, str]]:
+        """Nearest passages: (passage id, cosine distance, source file), best first."""
         if k <= 0:
             return []
         got = self.collection().query(query_embeddings=[list(map(float, vector))], n_results=k,
-                                      include=["distances"])
-        return list(zip(got["ids"][0], got["distances"][0]))
+                                      include=["distances", "metadatas"])
+        return [(pid, d, m["source"]) for pid, d, m in
+                zip(got["ids"][0], got["distances"][0], got["metadatas"][0])]
+
+    def passages_by_id(self, ids: list[str]) -> dict[str, Passage]:
+        """The stored passages of the given ids (those of one question's hits)."""
+        if not ids:
+            return {}
+        got = self.collection().get(ids=list(dict.fromkeys(ids)),
+                                    include=["documents", "metadatas"])
+        return {pid: _passage(pid, text, m)
+                for pid, text, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    # -- the lexical side, saved beside the vectors ------------------------------------------
+    @property
+    def lexical_path(self) -> Path:
+        """Always on this machine, also with a Chroma server: `sanad index` (or the first
+        question) writes it from the collection when it is missing or stale."""
+        return Path(self.settings.index_dir) / "lexical" / self.settings.collection
+
+    def stamp(self) -> str | None:
+        """The stamp of the last `sanad index` run that changed the collection."""
+        return (self.collection().metadata or {}).get("lexical")
+
+    def set_stamp(self, stamp: str) -> None:
+        col = self.collection()
+        meta = {k: v for k, v in (col.metadata or {}).items() if not k.startswith("hnsw:")}
+        col.modify(metadata={**meta, "lexical": stamp})
+        self._collection = None  # reopen: the handle keeps the old metadata
+
+    def lexical(self):
+        """The saved BM25 if it matches the collection, else rebuilt from the collection's
+        passages (and saved, for the next process)."""
+        from .lexical import BM25
+
+        stamp = self.stamp()
+        saved = BM25.load(self.lexical_path, stamp) if stamp else None
+        if saved is not None:
+            return saved
+        return self.rebuild_lexical(stamp)
+
+    def rebuild_lexical(self, stamp: str | None):
+        from .analysis import tokenize
+        from .lexical import BM25
+
+        passages = self.passages()
+        bm25 = BM25.from_tokens([tokenize(p.text) for p in passages], [p.id for p in passages],
+                                [p.source for p in passages])
+        bm25.stamp = stamp
+        bm25.sentences = self.all_sentence_vectors()
+        if stamp and not stamp.startswith("indexing-"):  # never mid-run: the run saves last
+            try:
+                bm25.save(self.lexical_path)
+            except OSError:
+                pass  # a read-only index still answers, from memory
+        return bm25
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def remove_orphan_segments(index_dir: Path) -> list[str]:
+    """Remove the vector folders of an embedded Chroma that no segment names any more (each
+    `--rebuild` would otherwise leave the old one: ~4 KB per passage). Returns their names."""
+    import sqlite3
+
+    db = index_dir / "chroma.sqlite3"
+    if not db.exists():
+        return []
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            live = {row[0] for row in con.execute("SELECT id FROM segments")}
+    except sqlite3.Error:
+        return []  # not a schema we know: touch nothing
+    removed = []
+    for child in index_dir.iterdir():
+        if child.is_dir() and _UUID.match(child.name) and child.name not in live:
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child.name)
+    return removed
+
+
+def _passage(pid: str, text: str, m: dict) -> Passage:
+    return Passage(id=pid, source=m["source"], start=m["start"], end=m["end"], text=text,
+                   ordinal=m["ordinal"], title=m.get("title") or None,
+                   date=m.get("date") or None, outlet=m.get("outlet") or None)
 
 
 def _meta(p: Passage, sha256: str, counts: tuple[int, int], chunking: str) -> dict:

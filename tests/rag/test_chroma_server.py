@@ -99,3 +99,17 @@ def test_index_and_ask_through_a_chroma_server(chroma_server, tmp_path):
     (corpus / FILES[0]).unlink()
     removed = Assistant(settings).index()
     assert removed.removed == [FILES[0]] and removed.passages < report.passages
+
+    # a second machine: the same server, its own lexical index, nothing copied
+    other = Assistant(Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "other",
+                                        chroma_url=chroma_server))
+    hits = other.retrieve("مطار مدينة أوش", 3)
+    assert hits and all(h.passage.source != FILES[0] for h in hits)
+    assert (tmp_path / "other" / "lexical").is_dir()  # built once from the server, saved
+    # the first machine re-indexes a change: the second sees it on its next open
+    (corpus / "005_new.txt").write_text("افتتحت مدينة أوش مطارا جديدا بتكلفة 300 مليون دولار.\n"
+                                        "وقال وزير النقل إن المطار سيستقبل أول رحلة دولية قريبا.\n",
+                                        encoding="utf-8")
+    assert Assistant(settings).index().added == ["005_new.txt"]
+    other = Assistant(other.settings)
+    assert other.retrieve("مطار مدينة أوش", 1)[0].passage.source == "005_new.txt"

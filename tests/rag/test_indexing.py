@@ -299,6 +299,7 @@ def test_sentence_vectors_missing_from_the_index_are_restored(settings):
     """A crash after a file's passages were written but before all its sentences were:
     the file is incomplete and is indexed again."""
     build_index(settings, open_store(settings))
+    open_store(settings).set_stamp("indexing-died")  # what a run that died leaves behind
     col = open_store(settings).sentence_collection()
     ids = col.get(where={"source": FILES[1]})["ids"]
     assert len(ids) >= 2
@@ -312,6 +313,7 @@ def test_sentence_vectors_missing_from_the_index_are_restored(settings):
 
 def test_passages_missing_from_the_collection_are_restored(settings):
     build_index(settings, open_store(settings))
+    open_store(settings).set_stamp("indexing-died")  # what a run that died leaves behind
     col = open_store(settings).collection()
     ids = col.get(where={"source": FILES[4]})["ids"]
     assert len(ids) >= 2
@@ -325,6 +327,7 @@ def test_passages_missing_from_the_collection_are_restored(settings):
 def test_a_stray_passage_of_a_file_is_removed(settings):
     build_index(settings, open_store(settings))
     store = open_store(settings)
+    store.set_stamp("indexing-died")  # what a run that died leaves behind
     col = store.collection()
     got = col.get(where={"source": FILES[0]}, limit=1, include=["embeddings", "documents",
                                                                  "metadatas"])

@@ -165,7 +165,7 @@ def test_per_source_cap_spreads_hits_over_matching_files():
 def test_carried_context_steers_but_does_not_outvote_the_typed_words():
     visit = passage("v.txt", 0, "زار رئيس الوزراء مدينة أوش في زيارة رسمية قصيرة.")
     story = passage("s.txt", 0, "أقامت كازاخستان علاقات دبلوماسية مع إسرائيل في عام 1992.")
-    both = passage("b.txt", 0, "زار رئيس الوزراء كازاخستان في زيارة رسمية قصيرة.")
+    both = passage("w.txt", 0, "زار رئيس الوزراء كازاخستان في زيارة رسمية قصيرة.")
     retriever = HybridRetriever([visit, story, both] + OTHER, None, mode="bm25", per_source=1)
     query = "متى زار رئيس الوزراء أقامت كازاخستان علاقات دبلوماسية إسرائيل"
     # unweighted, the four carried words win; weighted, the typed words lead and the carried

@@ -113,22 +113,32 @@ def test_no_corpus_text_is_embedded_at_question_time(assistant, e5_engine):
 
 
 def test_a_question_reads_only_its_candidates_sentence_vectors(assistant, monkeypatch):
+    from rag.retrieval import HybridRetriever
     from rag.store import Store
 
-    asked = []
-    real = Store.vectors
+    asked, from_chroma = [], []
+    real = HybridRetriever.sentence_vectors
+    real_store = Store.vectors
 
-    def vectors(self, ids, sentences=False):
-        asked.append((sentences, list(ids)))
-        return real(self, ids, sentences)
+    def sentence_vectors(self, ids):
+        asked.append(list(ids))
+        return real(self, ids)
 
-    monkeypatch.setattr(Store, "vectors", vectors)
+    def store_vectors(self, ids, sentences=False):
+        from_chroma.append((sentences, list(ids)))
+        return real_store(self, ids, sentences)
+
+    monkeypatch.setattr(HybridRetriever, "sentence_vectors", sentence_vectors)
+    monkeypatch.setattr(Store, "vectors", store_vectors)
     answer = assistant.ask("كم نسبة المسلمين في كازاخستان؟")
     from rag.chunking import passage_sentences
 
     wanted = {s.id for h in answer.passages for s in passage_sentences(h.passage)}
-    sentence_reads = [ids for is_sentence, ids in asked if is_sentence]
-    assert len(sentence_reads) == 1 and set(sentence_reads[0]) == wanted
+    assert len(asked) == 1 and set(asked[0]) == wanted
+    got = assistant.retriever.sentence_vectors(sorted(wanted))
+    assert set(got) == wanted and all(v.shape == (384,) for v in got.values())
+    # served from the saved copy beside the lexical index: Chroma is asked for none of them
+    assert not [ids for is_sentence, ids in from_chroma if is_sentence]
     total = assistant.store.sentence_collection().count()
     assert len(wanted) < total  # a few candidates, never the whole collection
 

@@ -1,0 +1,268 @@
+"""The lexical side: Okapi BM25 over `analysis.tokenize` stems, built at index time and saved.
+
+A process opens the saved index (memory-mapped) without reading the corpus or the collection;
+a question reads from Chroma only the passages of its hits. Saved in `<index_dir>/lexical/`:
+
+    meta.json             format, passage count, and the stamp of the index run it reflects
+    files.json            the index's record of its files: size, modification time, content
+                          hash, passage and sentence counts (a no-op `sanad index` reads only
+                          this and a stat of each file)
+    vocab.json            stem -> token id
+    ids.npy, source_of.npy, sources.json    passage ids, and the file of each
+    df.npy                document frequency of each token (idf for the answerer)
+    indptr.npy, tokens.npy                  each passage's token ids, to rebuild after a change
+    bm25/                 bm25s's score matrix
+
+The stamp is also written into the Chroma collection's metadata by the same `sanad index`
+run: an index whose stamp differs (another machine indexed the shared server, or a run died
+before saving) is rebuilt from the collection's passages instead of trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+FORMAT = 1
+# Words brought in from the conversation (a follow-up's carried context) steer the search but
+# may not outvote the words the person typed: their idf mass is held to this share of theirs.
+CONTEXT_SHARE = 0.5
+
+
+class BM25:
+    """Okapi BM25 (bm25s, Lucene variant). `ids[i]` and `sources[source_of[i]]` name passage i."""
+
+    def __init__(self, model, vocab: dict[str, int], df: np.ndarray, ids: np.ndarray,
+                 source_of: np.ndarray, sources: list[str], indptr: np.ndarray | None = None,
+                 tokens: np.ndarray | None = None, stamp: str | None = None,
+                 files: dict | None = None, sentences: "SentenceVectors | None" = None):
+        self._model = model
+        self.vocab = vocab
+        self.df = df
+        self.ids = ids
+        self.source_of = source_of
+        self.sources = sources
+        self.n = len(ids)
+        self.indptr, self.tokens = indptr, tokens
+        self.stamp = stamp
+        self.files = files
+        self.sentences = sentences
+
+    # -- building -----------------------------------------------------------------------------
+    @classmethod
+    def from_tokens(cls, token_lists: Sequence[list[str]], ids: Sequence[str] = (),
+                    sources: Sequence[str] = (), k1: float = 1.5, b: float = 0.75) -> "BM25":
+        """In memory, from each passage's tokens (ids and sources optional, for tests)."""
+        vocab: dict[str, int] = {}
+        rows = [[vocab.setdefault(t, len(vocab)) for t in toks] for toks in token_lists]
+        return cls._build(rows, vocab, list(ids) or [str(i) for i in range(len(rows))],
+                          list(sources) or [""] * len(rows), k1=k1, b=b)
+
+    @classmethod
+    def _build(cls, rows: list[list[int]], vocab: dict[str, int], ids: list[str],
+               sources: list[str], stamp: str | None = None, k1: float = 1.5,
+               b: float = 0.75) -> "BM25":
+        import bm25s
+
+        names = sorted(set(sources))
+        where = {s: i for i, s in enumerate(names)}
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum([len(r) for r in rows])
+        tokens = np.fromiter((t for r in rows for t in r), dtype=np.int32, count=int(indptr[-1]))
+        unique = [np.unique(np.asarray(r, dtype=np.int32)) for r in rows]
+        df = np.bincount(np.concatenate(unique) if unique else np.zeros(0, np.int32),
+                         minlength=len(vocab)).astype(np.int32)
+        model = bm25s.BM25(k1=k1, b=b)
+        if rows:
+            model.index((rows, vocab), show_progress=False)
+        return cls(model, vocab, df, np.array(ids, dtype=str) if ids else np.array([], "U20"),
+                   np.array([where[s] for s in sources], dtype=np.int32), names,
+                   indptr, tokens, stamp)
+
+    def updated(self, drop_sources: set[str], add: Iterable[tuple[str, str, list[str]]],
+                stamp: str | None = None, sentences: "SentenceVectors | None" = None
+                ) -> "BM25":
+        """A new index: the passages of `drop_sources` removed, `add` (id, source, tokens)
+        appended. Kept passages are not tokenised again: their token ids are saved. The
+        sentence vectors likewise: the kept files' rows, plus `sentences` (new ones)."""
+        vocab = dict(self.vocab)
+        rows, ids, sources = [], [], []
+        keep = [i for i in range(self.n) if self.sources[self.source_of[i]] not in drop_sources]
+        for i in keep:
+            rows.append(self.tokens[self.indptr[i]:self.indptr[i + 1]].tolist())
+            ids.append(str(self.ids[i]))
+            sources.append(self.sources[self.source_of[i]])
+        for pid, source, toks in add:
+            rows.append([vocab.setdefault(t, len(vocab)) for t in toks])
+            ids.append(pid)
+            sources.append(source)
+        out = self._build(rows, vocab, ids, sources, stamp)
+        if self.sentences is not None:
+            kept = self.sentences.without(drop_sources)
+            out.sentences = kept.joined(sentences) if sentences is not None else kept
+        return out
+
+    # -- saving and opening -------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write beside, then swap: a reader never sees half an index."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".lexical-", dir=path.parent))
+        try:
+            np.save(tmp / "ids.npy", self.ids)
+            np.save(tmp / "source_of.npy", self.source_of)
+            np.save(tmp / "df.npy", self.df)
+            np.save(tmp / "indptr.npy", self.indptr)
+            np.save(tmp / "tokens.npy", self.tokens)
+            (tmp / "sources.json").write_text(json.dumps(self.sources, ensure_ascii=False))
+            (tmp / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
+            if self.files is not None:
+                (tmp / "files.json").write_text(json.dumps(self.files, ensure_ascii=False))
+            if self.n:
+                self._model.save(str(tmp / "bm25"), show_progress=False)
+            if self.sentences is not None:
+                self.sentences.save(tmp)
+            (tmp / "meta.json").write_text(json.dumps({"format": FORMAT, "passages": self.n,
+                                                       "stamp": self.stamp}))
+            old = path.with_name(path.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            if path.exists():
+                os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, path: Path, stamp: str | None = None) -> "BM25 | None":
+        """The saved index, memory-mapped; None when absent, unreadable or of another stamp."""
+        import bm25s
+
+        path = Path(path)
+        try:
+            meta = json.loads((path / "meta.json").read_text())
+            if meta.get("format") != FORMAT or (stamp is not None and meta.get("stamp") != stamp):
+                return None
+            model = (bm25s.BM25.load(str(path / "bm25"), mmap=True, load_vocab=False,
+                                     show_progress=False) if meta["passages"] else None)
+            files = (json.loads((path / "files.json").read_text())
+                     if (path / "files.json").exists() else None)
+            return cls(model, json.loads((path / "vocab.json").read_text()),
+                       np.load(path / "df.npy", mmap_mode="r"),
+                       np.load(path / "ids.npy", mmap_mode="r"),
+                       np.load(path / "source_of.npy", mmap_mode="r"),
+                       json.loads((path / "sources.json").read_text()),
+                       np.load(path / "indptr.npy", mmap_mode="r"),
+                       np.load(path / "tokens.npy", mmap_mode="r"), meta.get("stamp"), files,
+                       SentenceVectors.load(path))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    # -- scoring ------------------------------------------------------------------------------
+    def source(self, i: int) -> str:
+        return self.sources[int(self.source_of[i])]
+
+    def idf(self, token: str) -> float:
+        """Tokens the corpus lacks get the highest weight: a question about them is unmatched."""
+        at = self.vocab.get(token)
+        df = int(self.df[at]) if at is not None else 0
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        known = [self.vocab[t] for t in query_tokens if t in self.vocab]
+        if not known or not self.n:
+            return np.zeros(self.n, dtype=np.float32)
+        return self._model.get_scores(known)
+
+    def context_factor(self, own: list[str], context: list[str]) -> float:
+        """Weight of the context tokens: CONTEXT_SHARE of the typed words' idf mass at most;
+        full weight when the person typed no content word ("ولماذا؟")."""
+        own_mass = sum(self.idf(t) for t in own)
+        context_mass = sum(self.idf(t) for t in context)
+        if not own_mass or not context_mass:
+            return 1.0
+        return min(1.0, CONTEXT_SHARE * own_mass / context_mass)
+
+    def top(self, query_tokens: list[str], k: int, focus: set[str] | None = None
+            ) -> list[tuple[int, float]]:
+        """Best k passages; tokens outside `focus` (when given) weigh `context_factor`."""
+        if focus is None:
+            scores = self.scores(query_tokens)
+        else:
+            own = [t for t in query_tokens if t in focus]
+            context = [t for t in query_tokens if t not in focus]
+            scores = self.scores(own)
+            if context:
+                scores = scores + self.context_factor(own, context) * self.scores(context)
+        if not len(scores):
+            return []
+        k = min(k, len(scores))
+        idx = np.argpartition(-scores, k - 1)[:k]
+        idx = idx[np.argsort(-scores[idx], kind="stable")]
+        return [(int(i), float(scores[i])) for i in idx if scores[i] > 0]
+
+
+class SentenceVectors:
+    """Every answer-sized sentence's vector, sorted by id and memory-mapped, so that a question
+    reads its candidates' vectors by binary search (a Chroma read by id loads the whole vector
+    index of the collection first: 0.5 s at 20k passages, growing with the corpus)."""
+
+    FILES = ("sentence_ids.npy", "sentence_sources.npy", "sentence_vectors.npy")
+
+    def __init__(self, ids: np.ndarray, sources: np.ndarray, vectors: np.ndarray):
+        self.ids, self.sources, self.vectors = ids, sources, vectors
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[str, str, np.ndarray]], dimension: int = 0
+           ) -> "SentenceVectors":
+        """From (id, source, vector) rows, in any order."""
+        rows = sorted(rows, key=lambda r: r[0])
+        dim = len(rows[0][2]) if rows else dimension
+        vectors = np.zeros((len(rows), dim), dtype=np.float32)
+        for i, (_, _, v) in enumerate(rows):
+            vectors[i] = v
+        return cls(np.array([r[0] for r in rows], dtype=str) if rows else np.array([], "U20"),
+                   np.array([r[1] for r in rows], dtype=str) if rows else np.array([], "U1"),
+                   vectors)
+
+    def rows(self):
+        return zip(map(str, self.ids), map(str, self.sources), self.vectors)
+
+    def without(self, sources: set[str]) -> "SentenceVectors":
+        keep = ~np.isin(self.sources, list(sources)) if sources else np.ones(len(self.ids), bool)
+        return SentenceVectors(np.asarray(self.ids)[keep], np.asarray(self.sources)[keep],
+                               np.asarray(self.vectors)[keep])
+
+    def joined(self, other: "SentenceVectors") -> "SentenceVectors":
+        if not len(other.ids):
+            return self
+        if len(self.ids) and self.vectors.shape[1] != other.vectors.shape[1]:
+            raise ValueError("sentence vectors of two sizes")
+        return SentenceVectors.of(list(self.rows()) + list(other.rows()))
+
+    def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not len(self.ids) or not ids:
+            return {}
+        at = np.searchsorted(self.ids, np.array(list(ids), dtype=str))
+        out = {}
+        for sid, i in zip(ids, at):
+            if i < len(self.ids) and self.ids[i] == sid:
+                out[sid] = np.asarray(self.vectors[i], dtype=np.float32)
+        return out
+
+    def save(self, path: Path) -> None:
+        for name, array in zip(self.FILES, (self.ids, self.sources, self.vectors)):
+            np.save(path / name, np.asarray(array))
+
+    @classmethod
+    def load(cls, path: Path) -> "SentenceVectors | None":
+        if not all((path / name).exists() for name in cls.FILES):
+            return None
+        return cls(*(np.load(path / name, mmap_mode="r") for name in cls.FILES))

@@ -1,0 +1,149 @@
+"""The saved lexical index: built by `sanad index`, opened without reading the collection,
+updated file by file, and never trusted when it does not match the collection."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import Assistant, Settings
+from rag.analysis import tokenize
+from rag.lexical import BM25
+from rag.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+QUESTION = "كم نسبة المسلمين في كازاخستان؟"
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    return Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+def in_memory(store) -> BM25:
+    passages = store.passages()
+    return BM25.from_tokens([tokenize(p.text) for p in passages], [p.id for p in passages],
+                            [p.source for p in passages])
+
+
+def same_scores(a: BM25, b: BM25, question: str) -> None:
+    tokens = tokenize(question)
+    ranked_a = {str(a.ids[i]): s for i, s in a.top(tokens, 50)}
+    ranked_b = {str(b.ids[i]): s for i, s in b.top(tokens, 50)}
+    assert ranked_a.keys() == ranked_b.keys()
+    for pid, score in ranked_a.items():
+        assert score == pytest.approx(ranked_b[pid], rel=1e-5)
+    for t in tokens:
+        assert a.idf(t) == pytest.approx(b.idf(t))
+
+
+def test_a_question_never_reads_the_whole_collection(settings, monkeypatch):
+    Assistant(settings).index()
+
+    def whole(self):
+        raise AssertionError("read every passage of the collection")
+
+    monkeypatch.setattr(Store, "passages", whole)
+    monkeypatch.setattr(Store, "_get_all", whole)
+    answer = Assistant(settings).ask(QUESTION)
+    assert answer.answered and "70" in answer.text
+    assert len(answer.passages) == settings.top_k
+
+
+def test_the_saved_index_scores_like_one_built_from_the_collection(settings):
+    Assistant(settings).index()
+    store = open_store(settings)
+    saved = BM25.load(store.lexical_path, store.stamp())
+    assert saved is not None and isinstance(saved.df, np.memmap)
+    same_scores(saved, in_memory(store), QUESTION)
+
+
+def test_a_changed_and_a_removed_file_update_the_saved_index(settings):
+    Assistant(settings).index()
+    files = sorted(settings.corpus_dir.glob("*.txt"))
+    files[0].write_text(files[0].read_text(encoding="utf-8") + "\nوافتتحت مدينة أوش مطارا جديدا "
+                        "بتكلفة 300 مليون دولار.\n", encoding="utf-8")
+    files[1].unlink()
+    before = open_store(settings).stamp()
+    Assistant(settings).index()
+    store = open_store(settings)
+    assert store.stamp() != before
+    saved = BM25.load(store.lexical_path, store.stamp())
+    assert files[1].name not in {saved.source(i) for i in range(saved.n)}
+    assert saved.n == store.count()
+    same_scores(saved, in_memory(store), "مطار مدينة أوش الجديد")
+    hits = Assistant(settings).retrieve("مطار مدينة أوش الجديد", 3)
+    assert hits[0].passage.source == files[0].name and "أوش" in hits[0].passage.text
+    # the saved sentence vectors are exactly the collection's, file for file
+    col = store.sentence_collection().get(include=["embeddings"])
+    assert sorted(map(str, saved.sentences.ids)) == sorted(col["ids"])
+    copy = saved.sentences.get(col["ids"])
+    for sid, vector in zip(col["ids"], col["embeddings"]):
+        assert np.allclose(copy[sid], vector, atol=1e-6)
+
+
+def test_a_stale_or_missing_saved_index_is_rebuilt_not_trusted(settings):
+    Assistant(settings).index()
+    store = open_store(settings)
+    store.set_stamp("another-run")  # e.g. a run that died before saving, another machine
+    assert BM25.load(store.lexical_path, "another-run") is None
+    hits = Assistant(settings).retrieve(QUESTION, 5)
+    assert any("70 بالمائة" in h.passage.text for h in hits)
+    assert BM25.load(store.lexical_path, "another-run") is not None  # saved for the next one
+    shutil.rmtree(store.lexical_path)
+    assert Assistant(settings).retrieve(QUESTION, 5)
+    # a no-op `sanad index` with a missing saved index brings it back
+    shutil.rmtree(store.lexical_path)
+    report = Assistant(settings).index()
+    assert report.unchanged and not report.added
+    assert BM25.load(store.lexical_path, open_store(settings).stamp()) is not None
+
+
+def test_a_no_op_index_reads_no_file_and_no_passage(settings, monkeypatch):
+    import rag.indexing
+
+    Assistant(settings).index()
+    opened = []
+    real = rag.indexing.load_document
+    monkeypatch.setattr(rag.indexing, "load_document",
+                        lambda path, source: opened.append(source) or real(path, source))
+
+    def whole(self, *args, **kwargs):
+        raise AssertionError("scanned the collection")
+
+    monkeypatch.setattr(Store, "_get_all", whole)
+    report = Assistant(settings).index()
+    assert len(report.unchanged) == 5 and opened == []
+    assert report.passages == open_store(settings).count()
+    # touched but not changed: read and hashed once, then recorded again
+    path = sorted(settings.corpus_dir.glob("*.txt"))[2]
+    path.write_bytes(path.read_bytes())
+    import os
+
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    report = Assistant(settings).index()
+    assert len(report.unchanged) == 5 and opened == [path.name]
+    opened.clear()
+    Assistant(settings).index()
+    assert opened == []
+
+
+def test_a_rebuild_does_not_grow_the_disk(settings):
+    def folders():
+        return sorted(p.name for p in settings.index_dir.iterdir() if p.is_dir()
+                      and p.name != "lexical")
+
+    hashing = settings.replace(embedding="hashing-ngram-v1")
+    Assistant(hashing).index()
+    first = folders()
+    assert len(first) == 2  # one vector folder per collection: passages, sentences
+    for _ in range(3):
+        Assistant(hashing).index(rebuild=True)
+    assert len(folders()) == 2 and set(folders()).isdisjoint(first)
+    answer = Assistant(hashing).ask(QUESTION)
+    assert answer.passages
