@@ -80,13 +80,8 @@ class CorpusFile:
 
 def corpus_files(corpus_dir: Path) -> list[CorpusFile]:
     """Every corpus file with its size and modification time; nothing is read yet."""
-    root = Path(corpus_dir)
-    if not root.exists():
-        raise CorpusError(f"The corpus directory {root} does not exist.")
-    if not root.is_dir():
-        raise CorpusError(f"The corpus path {root} is not a directory.")
     out = []
-    for source, path in iter_corpus_files(root):
+    for source, path in iter_corpus_files(corpus_dir):
         try:
             st = path.stat()
         except OSError:

@@ -242,8 +242,13 @@ def load_document(path: Path, source: str | None = None) -> Document:
 
 
 def iter_corpus_files(corpus_dir: Path | str) -> list[tuple[str, Path]]:
-    """(source, path) of every *.txt and *.md file, sorted; hidden files and folders skipped."""
+    """(source, path) of every *.txt and *.md file, sorted; hidden files and folders skipped.
+    CorpusError when the directory is missing or not a directory."""
     root = Path(corpus_dir)
+    if not root.exists():
+        raise CorpusError(f"The corpus directory {root} does not exist.")
+    if not root.is_dir():
+        raise CorpusError(f"The corpus path {root} is not a directory.")
     return sorted((p.relative_to(root).as_posix(), p) for p in root.rglob("*")
                   if p.suffix.lower() in SUFFIXES and p.is_file()
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
@@ -252,13 +257,8 @@ def iter_corpus_files(corpus_dir: Path | str) -> list[tuple[str, Path]]:
 def load_corpus(corpus_dir: Path | str,
                 warn: Callable[[str, str], None] | None = None) -> list[Document]:
     """Every loadable file under corpus_dir; the others go to warn(source, reason), not raised."""
-    root = Path(corpus_dir)
-    if not root.exists():
-        raise CorpusError(f"The corpus directory {root} does not exist.")
-    if not root.is_dir():
-        raise CorpusError(f"The corpus path {root} is not a directory.")
     docs = []
-    for source, path in iter_corpus_files(root):
+    for source, path in iter_corpus_files(corpus_dir):
         try:
             docs.append(load_document(path, source))
         except CorpusError as exc:
