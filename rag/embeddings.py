@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from .analysis import STOPWORDS, normalize, stem
-from .errors import ConfigError, IndexStoreError
+from .errors import ConfigError, IndexStoreError, redact
 
 E5_NAME = "e5-small-q4"
 E5_DIM = 384
@@ -175,19 +175,20 @@ def _langchain_classes() -> dict:
 class _RemoteMixin:
     """An OpenAI-compatible `/embeddings` model; the dimension is learned from its vectors."""
 
-    def __init__(self, inner, name: str):
+    def __init__(self, inner, name: str, secret: str | None = None):
         self.inner = inner
         self.name = name
         self.dimension: int | None = None
+        self._secret = secret
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        vectors = _remote_call(self.inner.embed_documents, texts)
+        vectors = _remote_call(self.inner.embed_documents, texts, self._secret)
         if vectors:
             self.dimension = len(vectors[0])
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        vector = _remote_call(self.inner.embed_query, text)
+        vector = _remote_call(self.inner.embed_query, text, self._secret)
         self.dimension = len(vector)
         return vector
 
@@ -199,12 +200,13 @@ class _RemoteMixin:
         return np.asarray(self.embed_query(text), dtype=np.float32)
 
 
-def _remote_call(fn, arg):
+def _remote_call(fn, arg, secret: str | None = None):
     try:
         return fn(arg)
     except Exception as exc:  # openai's errors: say what failed in one sentence
+        detail = redact(str(exc), secret)[:200]
         raise IndexStoreError(f"The embeddings server could not embed the text "
-                              f"({type(exc).__name__}: {str(exc)[:200]}).") from None
+                              f"({type(exc).__name__}: {detail}).") from None
 
 
 def make_embeddings(settings, langchain: bool = True):
@@ -228,4 +230,5 @@ def make_embeddings(settings, langchain: bool = True):
                              api_key=settings.api_key or "not-needed",
                              check_embedding_ctx_length=False, timeout=settings.timeout_s,
                              max_retries=settings.max_retries)
-    return _langchain_classes()["RemoteEmbeddings"](inner, f"openai:{settings.embedding}")
+    return _langchain_classes()["RemoteEmbeddings"](inner, f"openai:{settings.embedding}",
+                                                     settings.api_key)

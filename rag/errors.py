@@ -22,6 +22,20 @@ Every message is a complete sentence meant for a person, without a traceback.
 
 from __future__ import annotations
 
+import re
+
+_SECRETS = re.compile(r"(?i)\b(bearer)\s+[^\s'\",;]+|\bsk-[A-Za-z0-9_\-]{4,}")
+
+
+def redact(message: str, *secrets: str | None) -> str:
+    """Server text made safe to show: the configured key(s), anything shaped like an API key
+    (sk-...) and any bearer token are replaced by ***. Every message that can carry text from
+    a server goes through here before it is cut short (a cut could split a key)."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return _SECRETS.sub(lambda m: f"{m.group(1)} ***" if m.group(1) else "***", message)
+
 
 class SanadError(Exception):
     """Base of every error sanad raises on purpose."""

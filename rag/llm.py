@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from . import citations, prompts
 from .errors import (LLMAuthError, LLMConnectionError, LLMError, LLMModelNotFoundError,
-                     LLMRateLimitError, LLMResponseError, LLMTimeoutError)
+                     LLMRateLimitError, LLMResponseError, LLMTimeoutError, redact)
 from .settings import Settings
 from .types import Answer, CitationsReady, Document, Done, Event, Hit, TextDelta, Turn
 
@@ -245,7 +245,7 @@ def _names_missing_model(exc) -> bool:
 
 
 def _scrub(message: str, settings: Settings) -> str:
-    return message.replace(settings.api_key, "***") if settings.api_key else message
+    return redact(message, settings.api_key)
 
 
 def _rate_limit_wait(error: LLMError, exc: BaseException, attempt: int) -> float | None:

@@ -112,6 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
             owner.requests.append(record)
         path = self.path.rstrip("/")
         if path.endswith("/embeddings"):
+            if owner.reject_embeddings:  # a careless server: its error echoes the credentials
+                return self._json(401, {"error": {"message": "rejected "
+                                                  + record["headers"].get("authorization", ""),
+                                                  "type": "invalid_request_error"}})
             return self._embeddings(body)
         if not path.endswith("/chat/completions"):
             return self._json(404, {"error": {"message": f"No route {self.path}"}})
@@ -247,6 +251,7 @@ class OpenAIServer:
     def __init__(self, default: Callable[[dict], Reply] = quoting_reply, embedding_dims: int = 64):
         self.default = default
         self.embedding_dims = embedding_dims
+        self.reject_embeddings = False
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         self.closed = threading.Event()  # set when a stream ends, for whatever reason

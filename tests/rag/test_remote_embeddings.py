@@ -40,3 +40,24 @@ def test_opening_with_another_embedding_says_reindex(remote_settings, llm_server
     hashing = remote_settings.replace(embedding="hashing-ngram-v1")
     with pytest.raises(EmbeddingMismatchError, match="run `sanad index`"):
         Assistant(hashing).retrieve("كازاخستان")
+
+
+def test_the_api_key_never_leaks_through_an_embeddings_error(remote_settings, llm_server,
+                                                              capsys, tmp_path, monkeypatch):
+    from rag.cli import main
+    from rag.errors import IndexStoreError
+
+    llm_server.reject_embeddings = True
+    key = "sk-proj-SECRET0123456789abcdef"
+    settings = remote_settings.replace(api_key=key, index_dir=tmp_path / "i")
+    with pytest.raises(IndexStoreError) as info:
+        make_embeddings(settings).embed_query("كازاخستان")
+    message = str(info.value)
+    assert "401" in message and key not in message and "SECRET" not in message
+    assert "Bearer ***" in message  # what the server said stays readable, minus the key
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.setenv("SANAD_EMBEDDINGS", "test-embed")
+    code = main(["index", "--corpus", str(settings.corpus_dir), "--index", str(tmp_path / "j"),
+                 "--base-url", llm_server.url])
+    captured = capsys.readouterr()
+    assert code == 1 and "SECRET" not in captured.err + captured.out
