@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Iterable
 
 _CONTROLS = "\u00ad\u2060\u2061\u2062\u2063\u2064\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\u061c"
+INVISIBLE = frozenset(_CONTROLS)  # zero-width and bidi marks: no text of their own
 _DIACRITICS = "".join(chr(c) for c in range(0x064B, 0x0660)) + "\u0670"
 _QURANIC = "".join(chr(c) for c in range(0x0610, 0x061B)) + "".join(
     chr(c) for c in range(0x06D6, 0x06EE) if c not in (0x06E5, 0x06E6))

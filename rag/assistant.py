@@ -7,10 +7,12 @@ question opens the index and its saved BM25 side (memory-mapped), and loads the 
 from __future__ import annotations
 
 import time
+import unicodedata
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from . import extractive, followup
+from .analysis import INVISIBLE
 from .errors import LLMError, QuestionError
 from .loading import load_document
 from .query import Query
@@ -176,10 +178,22 @@ class Assistant:
         self._retriever = None
 
 
+def clean_question(question: str) -> str:
+    """The question without control characters (as spaces) and without zero-width and bidi
+    marks, which would otherwise change its answer or make an invisible question."""
+    out = []
+    for c in question:
+        if c in INVISIBLE:
+            continue
+        out.append(" " if unicodedata.category(c) == "Cc" else c)
+    return " ".join("".join(out).split())
+
+
 def _check_question(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
+    if isinstance(question, str):
+        question = clean_question(question)
+    if not isinstance(question, str) or not question:
         raise QuestionError("The question is empty; type a question in Arabic or English.")
-    question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(f"The question is too long ({len(question)} characters, "
                             f"at most {MAX_QUESTION_CHARS}).")

@@ -127,7 +127,9 @@ class ProgressBar:
 
 
 def _warn(source: str, reason: str) -> None:
-    print(f"warning: skipped {source}: {reason}", file=sys.stderr)
+    from .loading import safe_name
+
+    print(f"warning: skipped {safe_name(source)}: {reason}", file=sys.stderr)
 
 
 def _ensure_index(assistant) -> None:

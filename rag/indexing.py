@@ -78,10 +78,11 @@ class CorpusFile:
         return self.doc
 
 
-def corpus_files(corpus_dir: Path) -> list[CorpusFile]:
+def corpus_files(corpus_dir: Path, max_bytes: int | None = None,
+                 warn: Callable[[str, str], None] | None = None) -> list[CorpusFile]:
     """Every corpus file with its size and modification time; nothing is read yet."""
     out = []
-    for source, path in iter_corpus_files(corpus_dir):
+    for source, path in iter_corpus_files(corpus_dir, max_bytes, warn):
         try:
             st = path.stat()
         except OSError:
@@ -98,8 +99,16 @@ def build_index(settings, store, progress: Callable[[Progress], None] | None = N
         if progress:
             progress(Progress(stage, done, total, item))
 
-    return index_files(settings, store, corpus_files(settings.corpus_dir), progress=report,
-                       warn=warn, rebuild=rebuild)
+    skipped: list[tuple[str, str]] = []
+
+    def skip(source: str, reason: str) -> None:
+        skipped.append((source, reason))
+        if warn:
+            warn(source, reason)
+
+    files = corpus_files(settings.corpus_dir, int(settings.max_file_mb * 2**20), skip)
+    return index_files(settings, store, files, progress=report, warn=warn, rebuild=rebuild,
+                       skipped=skipped)
 
 
 def index_documents(settings, store, docs: list, progress: Callable[..., None] | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Callable
@@ -217,19 +218,20 @@ def load_document(path: Path, source: str | None = None) -> Document:
     """Read one file; `source` defaults to path.name. Raises CorpusError naming the file."""
     path = Path(path)
     source = source or path.name
+    label = safe_name(source)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CorpusError(f"{source} could not be read ({exc.strerror or exc}).") from exc
+        raise CorpusError(f"{label} could not be read ({exc.strerror or exc}).") from exc
     try:
         text, encoding = decode_bytes(data)
     except _BinaryData as exc:
-        raise CorpusError(f"{source} looks binary, not text.") from exc
+        raise CorpusError(f"{label} looks binary, not text.") from exc
     except UnicodeError as exc:
-        raise CorpusError(f"{source} could not be decoded as UTF-8, UTF-16 or Windows-1256 "
+        raise CorpusError(f"{label} could not be decoded as UTF-8, UTF-16 or Windows-1256 "
                           "Arabic text.") from exc
     if not _BLANK.sub("", text):
-        raise CorpusError(f"{source} is empty.")
+        raise CorpusError(f"{label} is empty.")
     lines = _lines(text)
     spans = _boilerplate(lines)
     bp_starts = {s for s, _ in spans}
@@ -241,24 +243,67 @@ def load_document(path: Path, source: str | None = None) -> Document:
                     boilerplate=spans)
 
 
-def iter_corpus_files(corpus_dir: Path | str) -> list[tuple[str, Path]]:
+def safe_name(name: str) -> str:
+    """A file name fit to print: control characters (an escape sequence in a name would
+    colour or move the terminal) shown escaped."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode()
+                   for c in name)
+
+
+def iter_corpus_files(corpus_dir: Path | str, max_bytes: int | None = None,
+                      warn: Callable[[str, str], None] | None = None) -> list[tuple[str, Path]]:
     """(source, path) of every *.txt and *.md file, sorted; hidden files and folders skipped.
-    CorpusError when the directory is missing or not a directory."""
+
+    Never silent about what it leaves out (`warn(source, reason)`): folders it cannot read,
+    links that are broken, loop, or lead outside the corpus directory (a link to /etc/passwd
+    must not become a cited source), and files above `max_bytes`. CorpusError when the
+    directory itself is missing or not a directory."""
     root = Path(corpus_dir)
     if not root.exists():
         raise CorpusError(f"The corpus directory {root} does not exist.")
     if not root.is_dir():
         raise CorpusError(f"The corpus path {root} is not a directory.")
-    return sorted((p.relative_to(root).as_posix(), p) for p in root.rglob("*")
-                  if p.suffix.lower() in SUFFIXES and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    real_root = root.resolve()
+    say = warn or (lambda source, reason: None)
+    found = []
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename or root)
+        name = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        say(name, f"the folder {safe_name(name)} could not be read ({exc.strerror or exc}).")
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            path = Path(folder) / name
+            source = path.relative_to(root).as_posix()
+            if name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+                continue
+            label = safe_name(source)
+            try:
+                real = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                say(source, f"{label} is a broken or looping link.")
+                continue
+            if real != real_root and real_root not in real.parents:
+                say(source, f"{label} links outside the corpus directory ({safe_name(str(real))}).")
+                continue
+            if not real.is_file():
+                continue
+            if max_bytes is not None and real.stat().st_size > max_bytes:
+                say(source, f"{label} is {real.stat().st_size / 2**20:.1f} MB, above the limit of "
+                            f"{max_bytes / 2**20:g} MB for one file; raise SANAD_MAX_FILE_MB to "
+                            "index it.")
+                continue
+            found.append((source, path))
+    return sorted(found)
 
 
 def load_corpus(corpus_dir: Path | str,
                 warn: Callable[[str, str], None] | None = None) -> list[Document]:
     """Every loadable file under corpus_dir; the others go to warn(source, reason), not raised."""
     docs = []
-    for source, path in iter_corpus_files(corpus_dir):
+    for source, path in iter_corpus_files(corpus_dir, warn=warn):
         try:
             docs.append(load_document(path, source))
         except CorpusError as exc:

@@ -22,6 +22,7 @@ DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_LOCK_TIMEOUT_S = 30.0
+DEFAULT_MAX_FILE_MB = 5.0  # a long news article is ~100 KB; a 50 MB file took 8 min and 4.6 GB
 
 
 def _flag(value: str | None) -> bool:
@@ -68,6 +69,7 @@ class Settings:
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_retries: int = DEFAULT_MAX_RETRIES
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+    max_file_mb: float = DEFAULT_MAX_FILE_MB
     rtl: str = "auto"
     data_dir: Path | None = None
 
@@ -91,6 +93,7 @@ class Settings:
             "timeout_s": _float(env, "SANAD_TIMEOUT", DEFAULT_TIMEOUT_S),
             "max_retries": _int(env, "SANAD_MAX_RETRIES", DEFAULT_MAX_RETRIES),
             "lock_timeout_s": _float(env, "SANAD_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S),
+            "max_file_mb": _float(env, "SANAD_MAX_FILE_MB", DEFAULT_MAX_FILE_MB),
             "rtl": (env.get("SANAD_RTL") or "auto").strip().lower(),
             "data_dir": Path(env["SANAD_DATA_DIR"]) if env.get("SANAD_DATA_DIR") else None,
         }
@@ -109,6 +112,8 @@ class Settings:
             raise ConfigError("The chunk target must be at least 50 characters.")
         if not 0 <= self.chunk_overlap < self.chunk_target:
             raise ConfigError("The chunk overlap must be smaller than the chunk target.")
+        if not math.isfinite(self.max_file_mb) or self.max_file_mb <= 0:
+            raise ConfigError("SANAD_MAX_FILE_MB must be a number of megabytes above zero.")
         if self.top_k < 1:
             raise ConfigError("k must be at least 1.")
         if self.rtl not in {"auto", "on", "off"}:

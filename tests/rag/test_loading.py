@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from pathlib import Path
 
@@ -271,3 +272,85 @@ def test_real_corpus_article_sentences_are_never_boilerplate(real_docs):
             line = doc.text[s:e]
             assert len(line.split()) <= 20
             assert not (line.endswith(".") and len(line.split()) > 3), line
+
+
+# --- what the corpus walk leaves out, and says so (issue 10) -------------------------------------
+
+def _index(corpus, tmp_path, **settings):
+    from rag import Assistant, Settings
+
+    warned = []
+    s = Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index",
+                          embedding="hashing-ngram-v1", **settings)
+    report = Assistant(s).index(warn=lambda src, reason: warned.append((src, reason)))
+    return report, dict(warned)
+
+
+def test_links_out_of_the_corpus_broken_or_looping_are_skipped_with_a_warning(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("أعلنت كازاخستان انضمامها إلى الاتفاقات في واشنطن اليوم.\n",
+                                  encoding="utf-8")
+    secret = tmp_path / "passwd.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    (corpus / "x.txt").symlink_to(secret)
+    (corpus / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    (corpus / "loop.txt").symlink_to(corpus / "loop.txt")
+    (corpus / "inside.txt").symlink_to(corpus / "a.txt")  # a link within the corpus is fine
+    report, warned = _index(corpus, tmp_path)
+    assert report.added == ["a.txt", "inside.txt"]
+    assert "links outside the corpus directory" in warned["x.txt"]
+    assert "broken or looping link" in warned["gone.txt"]
+    assert "broken or looping link" in warned["loop.txt"]
+    assert {s for s, _ in report.skipped} == {"x.txt", "gone.txt", "loop.txt"}
+
+
+def test_a_file_above_the_size_limit_is_skipped_and_the_warning_says_how_to_raise_it(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("أعلنت كازاخستان انضمامها إلى الاتفاقات في واشنطن اليوم.\n",
+                                  encoding="utf-8")
+    (corpus / "big.txt").write_text("جملة عربية طويلة عن الاقتصاد والسياسة.\n" * 40_000,
+                                    encoding="utf-8")
+    report, warned = _index(corpus, tmp_path, max_file_mb=1)
+    assert report.added == ["a.txt"]
+    assert "above the limit of 1 MB" in warned["big.txt"] and "SANAD_MAX_FILE_MB" in warned["big.txt"]
+    report, warned = _index(corpus, tmp_path, max_file_mb=5)
+    assert report.added == ["big.txt"] and not warned
+
+
+def test_an_unreadable_folder_is_reported_not_silently_skipped(tmp_path, monkeypatch):
+    import os
+
+    corpus = tmp_path / "corpus"
+    (corpus / "locked").mkdir(parents=True)
+    (corpus / "a.txt").write_text("أعلنت كازاخستان انضمامها إلى الاتفاقات في واشنطن اليوم.\n",
+                                  encoding="utf-8")
+    real = os.scandir
+
+    def scandir(path="."):  # root reads any folder: a permission error is simulated
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report, warned = _index(corpus, tmp_path)
+    assert report.added == ["a.txt"]
+    assert "could not be read" in warned["locked"] and "Permission denied" in warned["locked"]
+
+
+def test_file_names_are_printed_escaped(tmp_path):
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "esc_\x1b[31mRED.txt").write_bytes(b"")
+    (corpus / "a.txt").write_text("أعلنت كازاخستان انضمامها إلى الاتفاقات في واشنطن اليوم.\n",
+                                  encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "index", "--corpus", str(corpus),
+                           "--index", str(tmp_path / "i")], capture_output=True, text=True,
+                          env={**os.environ, "SANAD_EMBEDDINGS": "hashing-ngram-v1"})
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stderr + done.stdout
+    assert "esc_\\x1b[31mRED.txt" in done.stderr
