@@ -8,6 +8,8 @@ corpus file has changed since (the viewer then finds the quote again, or says it
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass, fields
@@ -35,7 +37,14 @@ CREATE TABLE IF NOT EXISTS messages (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, position);
+CREATE TABLE IF NOT EXISTS holders (
+    conversation_id INTEGER PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    since REAL NOT NULL
+);
 """
+HOLD_ELSEWHERE_S = 24 * 3600  # a chat on another machine holds a conversation this long at most
 
 
 @dataclass(frozen=True)
@@ -69,18 +78,31 @@ def answer_from_dict(data: dict) -> Answer:
                   dropped_markers=list(data.get("dropped_markers", [])))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ChatStore:
-    """Conversations and their answers. Used from the UI thread only."""
+    """Conversations and their answers. Used from the UI thread only; several chats (processes)
+    may share the file: positions are assigned inside the write, and a conversation open in
+    one chat is held (`claim`) so that a second chat does not interleave its turns."""
 
     def __init__(self, data_dir: Path):
         self.path = Path(data_dir) / DB_NAME
         self._db: sqlite3.Connection | None = None
+        self._held: set[int] = set()
 
     @property
     def db(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path)
+            self._db = sqlite3.connect(self.path, timeout=10)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -88,8 +110,33 @@ class ChatStore:
 
     def close(self) -> None:
         if self._db is not None:
+            for conversation_id in list(self._held):
+                self.release(conversation_id)
             self._db.close()
             self._db = None
+
+    def claim(self, conversation_id: int) -> bool:
+        """Hold a conversation for this chat; False when another running chat holds it."""
+        me, host, now = os.getpid(), socket.gethostname(), time.time()
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            row = self.db.execute("SELECT pid, host, since FROM holders WHERE conversation_id = ?",
+                                  (conversation_id,)).fetchone()
+            if row is not None and row[0] != me:
+                pid, their_host, since = row
+                held = _alive(pid) if their_host == host else now - since < HOLD_ELSEWHERE_S
+                if held:
+                    return False
+            self.db.execute("INSERT OR REPLACE INTO holders VALUES (?, ?, ?, ?)",
+                            (conversation_id, me, host, now))
+        self._held.add(conversation_id)
+        return True
+
+    def release(self, conversation_id: int) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM holders WHERE conversation_id = ? AND pid = ?",
+                            (conversation_id, os.getpid()))
+        self._held.discard(conversation_id)
 
     def create(self, title: str, corpus: str) -> int:
         now = time.time()
@@ -97,19 +144,21 @@ class ChatStore:
             cursor = self.db.execute(
                 "INSERT INTO conversations (title, corpus, created, updated) VALUES (?, ?, ?, ?)",
                 (title.strip()[:200] or "conversation", corpus, now, now))
-        return int(cursor.lastrowid)
+        conversation_id = int(cursor.lastrowid)
+        self.claim(conversation_id)
+        return conversation_id
 
     def add(self, conversation_id: int, answer: Answer) -> None:
+        """Append a turn. Its position is computed by the INSERT itself, under SQLite's write
+        lock: two chats adding at once get distinct positions."""
         now = time.time()
         with self.db:
-            (position,) = self.db.execute(
-                "SELECT COUNT(*) FROM messages WHERE conversation_id = ?",
-                (conversation_id,)).fetchone()
             self.db.execute(
                 "INSERT INTO messages (conversation_id, position, question, answer, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (conversation_id, position, answer.question,
-                 json.dumps(answer.to_dict(), ensure_ascii=False), now))
+                "SELECT ?, COALESCE(MAX(position) + 1, 0), ?, ?, ? FROM messages "
+                "WHERE conversation_id = ?",
+                (conversation_id, answer.question,
+                 json.dumps(answer.to_dict(), ensure_ascii=False), now, conversation_id))
             self.db.execute("UPDATE conversations SET updated = ? WHERE id = ?",
                             (now, conversation_id))
 

@@ -324,6 +324,43 @@ def test_a_persisted_conversation_reopens(make_app, ui, settings, script):
     run(fresh_then_list())
 
 
+def test_a_conversation_open_in_another_chat_is_not_reopened(make_app, ui, settings):
+    """Two chats on one conversation would interleave their turns: the second starts anew."""
+    import subprocess
+    import sys
+
+    async def first():
+        app = make_app(rtl="on")
+        async with app.run_test(size=SIZE) as pilot:
+            await ui.ready(pilot)
+            await ui.ask(pilot, QUESTION)
+            return app.chat.conversation_id
+
+    conversation_id = run(first())
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        from tui.store import ChatStore
+
+        holder = ChatStore(settings.resolved_data_dir)
+        holder.db.execute("INSERT OR REPLACE INTO holders VALUES (?, ?, ?, ?)",
+                          (conversation_id, other.pid, __import__("socket").gethostname(), 0.0))
+        holder.db.commit()
+        holder.close()
+
+        async def second():
+            app = make_app(rtl="on")
+            async with app.run_test(size=SIZE) as pilot:
+                await ui.ready(pilot)
+                assert app.chat.conversation_id is None and app.chat.answers == []
+                notes = [n.message for n in app._notifications]
+                assert any("open in another chat" in m for m in notes), notes
+
+        run(second())
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_rtl_toggle_redraws_and_shows_in_the_status_line(make_app, ui):
     app = make_app(rtl="on")
 

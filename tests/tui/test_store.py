@@ -38,3 +38,56 @@ def test_an_empty_conversation_is_not_reopened(tmp_path):
     store = ChatStore(tmp_path)
     store.create("nothing asked", "/c")
     assert store.latest("/c") is None
+
+
+def test_two_writers_never_share_a_position(tmp_path, script):
+    """Two chats adding to one conversation at once: positions are assigned in the write."""
+    import multiprocessing as mp
+
+    store = ChatStore(tmp_path)
+    conversation = store.create("shared", "/c")
+    store.close()
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_add_many, args=(tmp_path, conversation, n)) for n in (0, 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs)
+    rows = ChatStore(tmp_path).db.execute(
+        "SELECT position FROM messages WHERE conversation_id = ?", (conversation,)).fetchall()
+    positions = [r[0] for r in rows]
+    assert len(positions) == 300 and sorted(positions) == list(range(300))
+
+
+def _add_many(path, conversation, n):
+    from rag.types import Answer
+
+    store = ChatStore(path)
+    for i in range(150):
+        store.add(conversation, Answer(text="نص", citations=[], passages=[], query=f"{n}-{i}",
+                                       question=f"{n}-{i}", answered=False))
+    store.close()
+
+
+def test_a_conversation_open_in_another_chat_is_not_opened_twice(tmp_path):
+    import subprocess
+    import sys
+
+    first = ChatStore(tmp_path)
+    conversation = first.create("mine", "/c")
+    assert first.claim(conversation)  # the same chat may claim again
+    code = ("import sys; from tui.store import ChatStore; "
+            f"s = ChatStore(sys.argv[1]); print(s.claim({conversation}))")
+    other = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                           text=True, check=True)
+    assert other.stdout.strip() == "False"  # held by a running chat
+    first.close()  # the chat ends: its hold goes with it
+    other = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                           text=True, check=True)
+    assert other.stdout.strip() == "True"
+    # a hold left by a chat that died is not respected
+    dead = ChatStore(tmp_path)
+    dead.db.execute("UPDATE holders SET pid = 999999 WHERE conversation_id = ?", (conversation,))
+    dead.db.commit()
+    assert ChatStore(tmp_path).claim(conversation)

@@ -99,8 +99,16 @@ class ConversationActions:
         self.selected = None
         self.sources.show(None)
 
+    def _release(self) -> None:
+        if self.conversation_id is not None:
+            try:
+                self.app.store.release(self.conversation_id)
+            except sqlite3.Error:
+                pass
+
     def action_new_conversation(self) -> None:
         self._clear()
+        self._release()
         self.conversation_id = None
         self.log_view.mount(BidiText(WELCOME, id="welcome"))
         self.status.conversation = "new conversation"
@@ -109,13 +117,21 @@ class ConversationActions:
         self.input.focus()
         self.notify("New conversation.")
 
-    def load_conversation(self, conversation_id: int) -> None:
+    def load_conversation(self, conversation_id: int) -> bool:
+        """Open a saved conversation; False (and a notice) when it cannot be read, or when
+        another running chat has it open: two chats would interleave their turns."""
         try:
+            if conversation_id != self.conversation_id and not self.app.store.claim(conversation_id):
+                self.notify(f"Conversation #{conversation_id} is open in another chat; "
+                            "this chat does not open it too.", severity="warning")
+                return False
             answers = self.app.store.answers(conversation_id)
         except (sqlite3.Error, ValueError, TypeError) as exc:
             self.notify(f"Conversation #{conversation_id} could not be read: {exc}.",
                         severity="error")
-            return
+            return False
+        if conversation_id != self.conversation_id:
+            self._release()
         self._clear()
         widgets = []
         for index, answer in enumerate(answers):
@@ -127,6 +143,7 @@ class ConversationActions:
         self.status.set_latency(answers[-1].timings.get("total") if answers else None)
         self.call_after_refresh(self.select, len(answers) - 1 if answers else None, False)
         self.log_view.anchor()
+        return True
 
     def action_conversations(self) -> None:
         from .conversations import ConversationsScreen
