@@ -102,6 +102,24 @@ class Assistant:
             self._retriever = HybridRetriever.from_store(self.store, self.settings)
         return self._retriever
 
+    def _current_retriever(self):
+        """(retriever, notice). Another process may have re-indexed since this one opened the
+        index: its stamp then differs and the retriever is opened again (one small read of
+        the collection's metadata per question). While a `sanad index` runs, or after one
+        died, the notice says that answers may miss files."""
+        if self._retriever is None:
+            return self.retriever, self._progress_notice(self.retriever.bm25.stamp)
+        stamp = self.store.stamp(fresh=True)
+        if stamp != self._retriever.bm25.stamp and not (stamp or "").startswith("indexing-"):
+            self._retriever = None
+        return self.retriever, self._progress_notice(stamp)
+
+    def _progress_notice(self, stamp: str | None) -> str | None:
+        if (stamp or "").startswith("indexing-"):
+            return (f"The index at {self.store.where} is being updated, or an update was "
+                    "interrupted: answers may miss some files until `sanad index` completes.")
+        return None
+
     def warm_up(self) -> None:
         """Open retrieval and, in LLM mode, import the chat client before the first question,
         so a UI can pay these costs while the person is still typing."""
@@ -143,7 +161,9 @@ class Assistant:
         question = _check_question(question)
         turns = _turns(history)
         t0 = time.perf_counter()
-        retriever = self.retriever
+        retriever, notice = self._current_retriever()
+        if notice:
+            yield Notice(notice)
         text = followup.rewrite_query(self.settings, question, turns, rank=retriever.bm25.idf)
         if text != question:
             yield QueryRewritten(text)
@@ -151,7 +171,7 @@ class Assistant:
         t1 = time.perf_counter()
         hits = self.retrieve(query, k)
         timings = {"rewrite": (t1 - t0) * 1000, "retrieve": (time.perf_counter() - t1) * 1000}
-        notes: list[str] = []
+        notes: list[str] = [notice] if notice else []
         if self.settings.llm_enabled:
             from . import llm
 

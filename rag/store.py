@@ -11,6 +11,7 @@ models are never mixed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -21,7 +22,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .chunking import Sentence
-from .errors import EmbeddingMismatchError, IndexMissingError, IndexStoreError
+from .errors import (EmbeddingMismatchError, IndexMissingError, IndexStoreError, SanadError,
+                     redact)
 from .types import Passage
 
 _BATCH = 256
@@ -71,6 +73,29 @@ def _client(settings):
                               f"{str(exc)[:200]}).") from None
 
 
+def _gone(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "does not exist" in text or "not found" in text
+
+
+def _guarded(method):
+    """Chroma and HTTP failures become one IndexStoreError sentence; a collection replaced
+    under an open store (another process ran `sanad index --rebuild`) is reopened once."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        for attempt in (0, 1):
+            try:
+                return method(self, *args, **kwargs)
+            except SanadError:
+                raise
+            except Exception as exc:
+                if attempt == 0 and _gone(exc):
+                    self._collection = self._sentences = None
+                    continue
+                raise self.failure(exc) from None
+    return wrapper
+
+
 class Store:
     """Passages and their vectors in one Chroma collection."""
 
@@ -84,6 +109,12 @@ class Store:
     @property
     def where(self) -> str:
         return self.settings.chroma_url or str(self.settings.index_dir)
+
+    def failure(self, exc: Exception) -> IndexStoreError:
+        hint = ("check that the Chroma server is running" if self.settings.chroma_url
+                else "run `sanad index` to repair it")
+        return IndexStoreError(f"The index at {self.where} could not be used "
+                               f"({type(exc).__name__}: {redact(str(exc))[:160]}); {hint}.")
 
     @property
     def sentences_name(self) -> str:
@@ -113,8 +144,8 @@ class Store:
         except Exception as exc:
             text = str(exc).lower()
             if not create and ("not exist" in text or "not found" in text):
-                raise IndexMissingError(f"There is no index at {self.where} yet; "
-                                        "run `sanad index` first.") from None
+                raise IndexMissingError(f"There is no index at {self.where} yet (or it is being "
+                                        "rebuilt); run `sanad index` first.") from None
             raise IndexStoreError(f"Cannot open the collection {name!r} at {self.where} "
                                   f"({type(exc).__name__}: {str(exc)[:200]}).") from None
         meta = col.metadata or {}
@@ -139,6 +170,7 @@ class Store:
         if not self.settings.chroma_url:
             remove_orphan_segments(Path(self.settings.index_dir))
 
+    @_guarded
     def count(self) -> int:
         return self.collection().count()
 
@@ -153,6 +185,7 @@ class Store:
     def _metadatas(self, col=None) -> list[dict]:
         return [m for _, _, m in self._get_all(["metadatas"], col)]
 
+    @_guarded
     def file_states(self) -> dict[str, FileState]:
         seen: dict[str, dict] = {}
 
@@ -183,13 +216,16 @@ class Store:
                 sentences_present=st["spresent"])
         return states
 
+    @_guarded
     def sources(self) -> list[str]:
         return sorted({m["source"] for m in self._metadatas()})
 
+    @_guarded
     def delete_source(self, source: str) -> None:
         self.collection().delete(where={"source": source})
         self.sentence_collection(create=True).delete(where={"source": source})
 
+    @_guarded
     def add_files(self, files: list[tuple], chunking: str) -> None:
         """Several files' (passages, passage vectors, sentences, sentence vectors, sha256),
         written _BATCH rows at a time across file boundaries: a Chroma write costs ~50 ms on
@@ -210,6 +246,7 @@ class Store:
                        documents=[r.text for r, _, _, _ in batch],
                        metadatas=[meta(r, sha, n, chunking) for r, _, sha, n in batch])
 
+    @_guarded
     def all_sentence_vectors(self):
         """Every sentence's (id, source, vector), a page at a time (for rebuilding the saved
         copy beside the lexical index)."""
@@ -223,6 +260,7 @@ class Store:
                         for i, m, v in zip(got["ids"], got["metadatas"], got["embeddings"]))
         return SentenceVectors.of(rows, self.embeddings.dimension or 0)
 
+    @_guarded
     def vectors(self, ids: list[str], sentences: bool = False) -> dict[str, np.ndarray]:
         """Stored vectors of the given passage (or sentence) ids; ids not stored are absent."""
         if not ids:
@@ -234,11 +272,13 @@ class Store:
             return {}
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], embeddings)}
 
+    @_guarded
     def passages(self) -> list[Passage]:
         out = [_passage(pid, text, m) for pid, text, m in self._get_all(["documents", "metadatas"])]
         out.sort(key=lambda p: (p.source, p.ordinal))
         return out
 
+    @_guarded
     def query(self, vector, k: int) -> list[tuple[str, float, str]]:
         """Nearest passages: (passage id, cosine distance, source file), best first."""
         if k <= 0:
@@ -248,6 +288,7 @@ class Store:
         return [(pid, d, m["source"]) for pid, d, m in
                 zip(got["ids"][0], got["distances"][0], got["metadatas"][0])]
 
+    @_guarded
     def passages_by_id(self, ids: list[str]) -> dict[str, Passage]:
         """The stored passages of the given ids (those of one question's hits)."""
         if not ids:
@@ -264,10 +305,16 @@ class Store:
         question) writes it from the collection when it is missing or stale."""
         return Path(self.settings.index_dir) / "lexical" / self.settings.collection
 
-    def stamp(self) -> str | None:
-        """The stamp of the last `sanad index` run that changed the collection."""
+    @_guarded
+    def stamp(self, fresh: bool = False) -> str | None:
+        """The stamp of the last `sanad index` run that changed the collection ("indexing-..."
+        while one runs, or after one died). `fresh` reads it again from the store (an open
+        handle keeps the metadata it was opened with)."""
+        if fresh:
+            self._collection = None
         return (self.collection().metadata or {}).get("lexical")
 
+    @_guarded
     def set_stamp(self, stamp: str) -> None:
         col = self.collection()
         meta = {k: v for k, v in (col.metadata or {}).items() if not k.startswith("hnsw:")}

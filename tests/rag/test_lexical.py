@@ -147,3 +147,49 @@ def test_a_rebuild_does_not_grow_the_disk(settings):
     assert len(folders()) == 2 and set(folders()).isdisjoint(first)
     answer = Assistant(hashing).ask(QUESTION)
     assert answer.passages
+
+
+def test_an_open_assistant_survives_a_rebuild_by_another_process(settings):
+    import subprocess
+    import sys
+
+    Assistant(settings).index()
+    open_one = Assistant(settings)
+    before = open_one.ask(QUESTION)
+    assert before.answered
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "index", "--rebuild", "--corpus",
+                           str(settings.corpus_dir), "--index", str(settings.index_dir)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    after = open_one.ask(QUESTION)  # the collection was replaced: reopened, not an error
+    assert after.answered and after.text == before.text and not after.notes
+
+
+def test_an_update_in_progress_is_said_beside_the_answer(settings):
+    Assistant(settings).index()
+    assistant = Assistant(settings)
+    assistant.ask(QUESTION)
+    open_store(settings).set_stamp("indexing-0123")  # what a running or dead run leaves
+    answer = assistant.ask(QUESTION)
+    assert answer.passages
+    assert any("being updated" in n and "sanad index" in n for n in answer.notes)
+
+
+def test_a_storage_failure_is_one_sentence(settings, monkeypatch, capsys):
+    from rag.cli import main
+    from rag.errors import IndexStoreError
+
+    Assistant(settings).index()
+
+    def broken(self, *args, **kwargs):
+        raise ConnectionError("[Errno 111] Connection refused by the server at 127.0.0.1")
+
+    from chromadb.api.models.Collection import Collection
+
+    monkeypatch.setattr(Collection, "query", broken)
+    with pytest.raises(IndexStoreError, match="could not be used .*ConnectionError"):
+        Assistant(settings).ask(QUESTION)
+    code = main(["ask", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir),
+                 QUESTION])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("sanad: The index at")
