@@ -126,6 +126,10 @@ class ProgressBar:
         self.stream.flush()
 
 
+UNSUPPORTED = ("unsupported answer: not one of its quotes was found in the articles; "
+               "do not rely on it.")
+
+
 def _warn(source: str, reason: str) -> None:
     from .loading import safe_name
 
@@ -181,6 +185,8 @@ def print_answer(answer, out=None, body: bool = True) -> None:
             print(f"    «{c.quote}»", file=out)
     if answer.dropped_markers:
         print(f"(dropped markers naming no passage: {answer.dropped_markers})", file=out)
+    if answer.unsupported:
+        print(f"warning: {UNSUPPORTED}", file=out)
 
 
 def cmd_ask(args) -> int:
@@ -196,6 +202,7 @@ def cmd_ask(args) -> int:
                          indent=2))
         return 0
     live = assistant.mode == "llm" and sys.stdout.isatty()  # show the model's words as they come
+    streamed: list[str] = []
     for event in assistant.stream(args.question, k=args.k):
         if not live:
             if isinstance(event, Done):
@@ -203,13 +210,21 @@ def cmd_ask(args) -> int:
         elif isinstance(event, QueryRewritten):
             print(f"(searched: {event.query})")
         elif isinstance(event, TextDelta):
+            streamed.append(event.text)
             sys.stdout.write(event.text)
             sys.stdout.flush()
         elif isinstance(event, Notice):
             print(f"\nnote: {event.text}\n")
         elif isinstance(event, Done):
-            print()
-            print_answer(event.answer, body=False)
+            answer = event.answer
+            if "".join(streamed).strip() != answer.text.strip():
+                # what streamed was the model's unchecked text (or was replaced by the
+                # offline answer): the checked answer is what is read last
+                print("\n\n── checked answer " + "─" * 40)
+                print(answer.text)
+            else:
+                print()
+            print_answer(answer, body=False)
     return 0
 
 

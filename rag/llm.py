@@ -158,6 +158,7 @@ def stream_answer(settings: Settings, question: str, query: str, hits: list[Hit]
     timings["total"] = _ms(started)
     answer = Answer(text=text, citations=checked.citations, passages=list(hits), query=query,
                     question=question, answered=not refused and bool(checked.citations),
+                    unsupported=not refused and not any(c.verified for c in checked.citations),
                     mode="llm", model=settings.model, timings=timings, notes=notes,
                     dropped_markers=checked.dropped_markers)
     yield CitationsReady(tuple(answer.citations), tuple(answer.dropped_markers))

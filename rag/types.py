@@ -93,6 +93,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     notes: list[str] = field(default_factory=list)  # e.g. why the offline fallback was used
     dropped_markers: list[int] = field(default_factory=list)
+    unsupported: bool = False  # a model's answer (not a refusal) that no verified quote backs
 
     @property
     def rewritten(self) -> bool:
@@ -114,6 +115,7 @@ class Answer:
             "model": self.model,
             "citations": [c.to_dict() for c in self.citations],
             "citation_counts": self.citation_counts,
+            "unsupported": self.unsupported,
             "dropped_markers": list(self.dropped_markers),
             "passages": [h.to_dict() for h in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},

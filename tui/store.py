@@ -75,7 +75,8 @@ def answer_from_dict(data: dict) -> Answer:
                   question=data.get("question", ""), answered=bool(data.get("answered", True)),
                   mode=data.get("mode", "offline"), model=data.get("model"),
                   timings=dict(data.get("timings_ms", {})), notes=list(data.get("notes", [])),
-                  dropped_markers=list(data.get("dropped_markers", [])))
+                  dropped_markers=list(data.get("dropped_markers", [])),
+                  unsupported=bool(data.get("unsupported", False)))
 
 
 def _alive(pid: int) -> bool:

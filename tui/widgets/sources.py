@@ -19,6 +19,7 @@ from .chat import palette
 QUOTE_CHARS = 240
 HEADING_CHARS = 90  # a document without a title line is titled by its first sentence
 UNVERIFIED = "⚠ unverified: the quoted words were not found in the file"
+UNSUPPORTED = "⚠ Unsupported answer: not one of its quotes was found in the articles."
 
 
 def _short(text: str, limit: int) -> str:
@@ -77,7 +78,12 @@ class SourcesPanel(Vertical):
         detail = f"{counts['verified']} verified"
         if counts["unverified"]:
             detail += f", {counts['unverified']} unverified"
+        if answer.unsupported:
+            detail += " · UNSUPPORTED"
         title.update(f"{label} · {detail}")
+        if answer.unsupported:
+            options.add_option(Option(Text(UNSUPPORTED, Style(color=palette(self.app)["warning"],
+                                                              bold=True)), disabled=True))
         if not answer.citations:
             options.add_option(Option("This answer cites no source.", disabled=True))
             return
