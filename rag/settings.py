@@ -73,6 +73,12 @@ class Settings:
     rtl: str = "auto"
     data_dir: Path | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("corpus_dir", "index_dir", "data_dir"):  # a str given by a caller
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
         """Read `SANAD_*` and `OPENAI_*` variables; keyword overrides (CLI flags) win."""
