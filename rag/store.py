@@ -146,8 +146,7 @@ class Store:
             if not create and ("not exist" in text or "not found" in text):
                 raise IndexMissingError(f"There is no index at {self.where} yet (or it is being "
                                         "rebuilt); run `sanad index` first.") from None
-            raise IndexStoreError(f"Cannot open the collection {name!r} at {self.where} "
-                                  f"({type(exc).__name__}: {str(exc)[:200]}).") from None
+            raise self.failure(exc) from None
         meta = col.metadata or {}
         if meta.get("embedding") != self.embeddings.name or (
                 self.embeddings.dimension and meta.get("dimension")

@@ -38,6 +38,15 @@ def heartbeat(url: str) -> bool:
         return False
 
 
+class ServerURL(str):
+    """The server's URL, and its process (to stop it under a running sanad)."""
+
+    def __new__(cls, url: str, proc):
+        obj = super().__new__(cls, url)
+        obj.proc = proc
+        return obj
+
+
 @pytest.fixture
 def chroma_server(tmp_path):
     """A Chroma server on a free loopback port; terminated whatever the test does."""
@@ -60,7 +69,7 @@ def chroma_server(tmp_path):
             if time.monotonic() > deadline:
                 pytest.fail(f"chroma run did not answer /api/v2/heartbeat in {STARTUP_S} s")
             time.sleep(0.1)
-        yield url
+        yield ServerURL(url, proc)
     finally:
         proc.terminate()
         try:
@@ -113,3 +122,30 @@ def test_index_and_ask_through_a_chroma_server(chroma_server, tmp_path):
     assert Assistant(settings).index().added == ["005_new.txt"]
     other = Assistant(other.settings)
     assert other.retrieve("مطار مدينة أوش", 1)[0].passage.source == "005_new.txt"
+
+
+def test_a_server_that_stops_gives_one_sentence_and_the_open_assistant_recovers(
+        chroma_server, tmp_path, capsys):
+    from rag.cli import main
+    from rag.errors import IndexStoreError
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "local",
+                                 chroma_url=chroma_server, timeout_s=5)
+    Assistant(settings).index()
+    assistant = Assistant(settings)
+    assert assistant.ask("متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟").answered
+    chroma_server.proc.terminate()
+    chroma_server.proc.wait(timeout=20)
+    with pytest.raises(IndexStoreError, match="check that the Chroma server is running"):
+        assistant.ask("متى زار نتنياهو كازاخستان؟")
+    code = main(["ask", "--corpus", str(corpus), "--index", str(tmp_path / "local"),
+                 "--chroma-url", chroma_server, "متى زار نتنياهو كازاخستان؟"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("sanad: "), err
+    assert "Traceback" not in "\n".join(err)
+    code = main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "local"),
+                 "--chroma-url", chroma_server])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("sanad: "), err

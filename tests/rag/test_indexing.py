@@ -408,6 +408,45 @@ def test_sigkill_mid_index_is_repaired_by_the_next_run(tmp_path):
     assert again.passages_embedded == 0 and len(again.unchanged) == n_files
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kills_at_random_moments_are_repaired_to_a_clean_build(tmp_path, seed):
+    """The fault test: `sanad index` (fresh build, then an update, then a rebuild) killed at
+    a random moment; the next run restores exactly what a clean build holds."""
+    rng = random.Random(seed)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(150):
+        sentences = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 14))) + "."
+                     for _ in range(rng.randint(3, 9))]
+        (corpus / f"doc_{i:03d}.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    index = tmp_path / "index"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SANAD_EMBEDDINGS": "hashing-ngram-v1"}
+    cmd = [sys.executable, "-m", "rag.cli", "index", "--corpus", str(corpus), "--index",
+           str(index)]
+    settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=index,
+                                 embedding="hashing-ngram-v1")
+    for extra in ([], [], ["--rebuild"]):
+        if extra == [] and index.exists():  # an update: some files change, one goes
+            for path in rng.sample(sorted(corpus.glob("*.txt")), 8):
+                path.write_text(path.read_text(encoding="utf-8") + "جملة جديدة أضيفت.\n",
+                                encoding="utf-8")
+            sorted(corpus.glob("*.txt"))[rng.randrange(140)].unlink()
+        proc = subprocess.Popen(cmd + extra, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env)
+        time.sleep(rng.uniform(0.7, 1.8))  # about 1.9 s from start to end
+        proc.kill()
+        proc.wait(timeout=30)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert_index_matches_corpus(settings)
+        from rag.lexical import BM25
+
+        store = open_store(settings)
+        saved = BM25.load(store.lexical_path, store.stamp())
+        assert saved is not None and saved.n == store.count()
+        assert set(saved.files) == {p.name for p in corpus.glob("*.txt")}
+
+
 # --- the lock -------------------------------------------------------------------------------------
 
 def test_a_held_lock_makes_a_second_run_fail_clearly(settings):
