@@ -523,3 +523,24 @@ def test_a_stalled_stream_does_not_block_the_next_question(make_app, ui):
             assert asyncio.get_running_loop().time() - started < 2.0
 
     run(scenario())
+
+
+def test_an_answer_no_verified_quote_backs_is_marked_unsupported(make_app, ui, script):
+    import dataclasses
+
+    answer = script.make_answer("q")
+    answer.citations[:] = [dataclasses.replace(c, verified=False) for c in answer.citations]
+    answer.mode, answer.unsupported = "llm", True
+    app = make_app(rtl="on", answers={"q": answer})
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await ui.ready(pilot)
+            await ui.ask(pilot, "q")
+            title = str(app.chat.query_one("#sources-title").render())
+            assert "UNSUPPORTED" in title
+            options = app.chat.query_one("#sources-list", OptionList)
+            first = options.get_option_at_index(0)
+            assert "Unsupported answer" in str(first.prompt) and first.disabled
+
+    run(scenario())
