@@ -69,6 +69,22 @@ class Assistant:
         self._documents.clear()
         return report
 
+    def changes(self) -> dict[str, list[str]] | None:
+        """Corpus files added, changed (by size or modification time) or removed since the
+        index last recorded them: a `stat` per file, nothing read. None when the index keeps
+        no record to compare with (an interrupted run): `index()` then decides."""
+        from .indexing import corpus_files
+
+        files = corpus_files(self.settings.corpus_dir, int(self.settings.max_file_mb * 2**20))
+        record = self.retriever.bm25.files
+        if record is None:
+            return None
+        seen = {f.source: f for f in files}
+        changed = [s for s, f in seen.items() if s in record and
+                   (record[s].get("size"), record[s].get("mtime_ns")) != (f.size, f.mtime_ns)]
+        return {"added": sorted(set(seen) - set(record)), "changed": sorted(changed),
+                "removed": sorted(set(record) - set(seen))}
+
     def has_index(self) -> bool:
         from .store import index_exists
 

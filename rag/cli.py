@@ -49,11 +49,21 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="fail instead of answering offline when the chat model fails")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sanad")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sanad", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Answer questions about a corpus of Arabic articles, citing the file and "
                     "the words every answer rests on.")
+    parser.add_argument("--version", action="version", version=f"sanad {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", help="index (or update the index of) the corpus",
@@ -66,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question",
                        description="Answer one question from the corpus, with numbered sources.")
     _common(p)
-    p.add_argument("question", help="the question, in Arabic or English")
+    p.add_argument("question", nargs="?", default="-",
+                   help="the question, in Arabic or English; - or nothing: read it from "
+                        "standard input (echo \"سؤال\" | sanad ask)")
     p.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default 5)")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
 
@@ -137,10 +149,20 @@ def _warn(source: str, reason: str) -> None:
 
 
 def _ensure_index(assistant) -> None:
+    """Build a missing index, and bring a stale one up to date before answering: the corpus
+    is compared with the index's record by size and modification time (a stat per file)."""
     if not assistant.has_index():
         print(f"No index at {assistant.settings.index_dir} yet; indexing "
               f"{assistant.settings.corpus_dir} first.", file=sys.stderr)
         assistant.index(progress=ProgressBar(), warn=_warn)
+        return
+    changes = assistant.changes()
+    if changes is None or any(changes.values()):
+        what = ("an earlier indexing did not finish" if changes is None else
+                ", ".join(f"{len(v)} {k}" for k, v in changes.items() if v) + " file(s)")
+        print(f"The corpus changed since it was indexed ({what}); updating the index first.",
+              file=sys.stderr)
+        assistant.index(progress=ProgressBar(), warn=lambda *a: None)
 
 
 def cmd_index(args) -> int:
@@ -194,6 +216,11 @@ def cmd_ask(args) -> int:
     from .types import Done, Notice, QueryRewritten, TextDelta
 
     assistant = Assistant(settings_from_args(args))
+    if args.question == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise SanadError("Give the question as an argument, or pipe it in: "
+                             "echo \"سؤال\" | sanad ask")
+        args.question = sys.stdin.read()
     if not args.question.strip():
         raise SanadError("The question is empty; type a question in Arabic or English.")
     _ensure_index(assistant)
@@ -269,7 +296,7 @@ def cmd_eval(args) -> int:
             print(f"{key:<20} {value:.3f}" if isinstance(value, float) else f"{key:<20} {value}")
         print(f"{'failures':<20} {len(result['failures'])}")
         for f in result["failures"]:
-            print(f"  {f['id']}: {f['reason']}")
+            print(f"  {f['id']}: {f['question']}\n      {f['reason']}")
     if args.min_answer_accuracy is not None and (result["answer_accuracy"] or 0) < args.min_answer_accuracy:
         print(f"answer accuracy {result['answer_accuracy']} is below {args.min_answer_accuracy}",
               file=sys.stderr)

@@ -72,9 +72,10 @@ class Settings:
     max_file_mb: float = DEFAULT_MAX_FILE_MB
     rtl: str = "auto"
     data_dir: Path | None = None
+    export_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        for name in ("corpus_dir", "index_dir", "data_dir"):  # a str given by a caller
+        for name in ("corpus_dir", "index_dir", "data_dir", "export_dir"):  # a str given by a caller
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
@@ -102,6 +103,7 @@ class Settings:
             "max_file_mb": _float(env, "SANAD_MAX_FILE_MB", DEFAULT_MAX_FILE_MB),
             "rtl": (env.get("SANAD_RTL") or "auto").strip().lower(),
             "data_dir": Path(env["SANAD_DATA_DIR"]) if env.get("SANAD_DATA_DIR") else None,
+            "export_dir": Path(env["SANAD_EXPORT_DIR"]) if env.get("SANAD_EXPORT_DIR") else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
@@ -139,3 +141,9 @@ class Settings:
             return self.data_dir
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         return Path(base) / "sanad"
+
+    @property
+    def resolved_export_dir(self) -> Path:
+        """Where the chat writes exported conversations: SANAD_EXPORT_DIR, else the data
+        directory's exports/ (never the working directory, which is often a repository)."""
+        return self.export_dir if self.export_dir is not None else self.resolved_data_dir / "exports"

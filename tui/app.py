@@ -49,7 +49,7 @@ class SanadApp(App):
         self.assistant_lock = threading.Lock()
         self.store = store or ChatStore(settings.resolved_data_dir)
         self.new = new
-        self.export_dir = Path(export_dir) if export_dir else Path.cwd()
+        self.export_dir = Path(export_dir) if export_dir else settings.resolved_export_dir
         self.last_export: Path | None = None
         if not isinstance(rtl, rtl_mod.RtlDecision):
             rtl = rtl_mod.decide(rtl or settings.rtl, os.environ if env is None else env)

@@ -377,3 +377,61 @@ def test_an_unknown_retrieval_mode_is_a_clear_error(tmp_path, capsys):
     path.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
     code, _, err = run_main(capsys, "eval", "--squad", path, "--retrieval", "hybrid,magic")
     assert code == 1 and "magic" in err
+
+
+# --- issue 11: version, standard input, a stale index, the eval listing ---------------------------
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert re.fullmatch(r"sanad \d+\.\d+\.\d+\n", capsys.readouterr().out)
+
+
+def test_the_question_can_come_from_standard_input(indexed, tmp_path):
+    corpus, index = indexed
+    question = "متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟\n"
+    for args in (("ask", "-"), ("ask",)):
+        done = subprocess.run([sys.executable, "-m", "rag.cli", *args, "--corpus", str(corpus),
+                               "--index", str(index)], input=question, capture_output=True,
+                              text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert done.returncode == 0, done.stderr
+        assert "1992" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "-", "--corpus", str(corpus),
+                           "--index", str(index)], input="  \u200b\n", capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert_clean_failure(done, "empty")
+
+
+def test_ask_brings_a_stale_index_up_to_date_first(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index = tmp_path / "index"
+    assert run_main(capsys, "index", "--corpus", corpus, "--index", index)[0] == 0
+    target = corpus / "002_9164ff34a3d4887d.txt"
+    target.write_text(target.read_text(encoding="utf-8").replace(
+        "بنيامين نتنياهو بزيارة رسمية", "بنيامين نتنياهو بزيارة رسمية ثانية"), encoding="utf-8")
+    question = "متى زار نتنياهو كازاخستان للمرة الأولى؟"
+    code, out, err = run_main(capsys, "ask", "--corpus", corpus, "--index", index, question)
+    assert code == 0 and "updating the index first" in err and "1 changed" in err
+    assert "بزيارة رسمية ثانية" in out  # the edited words, quoted and found in the file
+    assert "(quote not found in the source)" not in out
+    code, out, err = run_main(capsys, "ask", "--corpus", corpus, "--index", index, question)
+    assert code == 0 and "updating" not in err  # unchanged now: a stat per file, nothing more
+    code, out, err = run_main(capsys, "ask", "--corpus", tmp_path / "nonexistent", "--index",
+                              index, question)
+    assert code == 1 and "does not exist" in err
+
+
+def test_plain_eval_lists_each_failure_with_its_question(indexed, tmp_path, capsys):
+    corpus, index = indexed
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"id": "x1", "question": "كم يبلغ سعر برميل النفط اليوم؟",
+                                 "sources": ["004_38e6d22ca08bed6e.txt"],
+                                 "answer_contains": ["دولار"], "answerable": True},
+                                ensure_ascii=False) + "\n", encoding="utf-8")
+    code, out, _ = run_main(capsys, "eval", cases, "--corpus", corpus, "--index", index)
+    assert code == 0
+    listing = out.split("failures", 1)[1]
+    assert "x1: كم يبلغ سعر برميل النفط اليوم؟" in listing
+    assert re.search(r"\n\s+(refused|answer lacks|no expected source)", listing)

@@ -117,3 +117,10 @@ def test_llm_is_enabled_by_a_key_or_a_base_url():
     assert Settings.from_env(env={"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}).llm_enabled
     assert Settings.from_env(env={"OPENAI_API_KEY": "k"}).llm_enabled
     assert not Settings.from_env(env={"OPENAI_API_KEY": "k", "SANAD_OFFLINE": "1"}).llm_enabled
+
+
+def test_exports_go_to_the_data_directory_unless_told_otherwise(tmp_path):
+    s = Settings.from_env(env={"SANAD_DATA_DIR": str(tmp_path / "data")})
+    assert s.resolved_export_dir == tmp_path / "data" / "exports"
+    s = Settings.from_env(env={"SANAD_EXPORT_DIR": str(tmp_path / "out")})
+    assert s.resolved_export_dir == tmp_path / "out"

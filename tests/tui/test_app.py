@@ -544,3 +544,12 @@ def test_an_answer_no_verified_quote_backs_is_marked_unsupported(make_app, ui, s
             assert "Unsupported answer" in str(first.prompt) and first.disabled
 
     run(scenario())
+
+
+def test_exports_default_to_the_data_directory_not_the_working_one(settings, make_app):
+    from tui.app import SanadApp
+
+    fake = make_app().assistant  # the suite's scripted assistant
+    app = SanadApp(settings, fake, env={})
+    assert app.export_dir == settings.resolved_export_dir
+    assert app.export_dir.parent == settings.resolved_data_dir

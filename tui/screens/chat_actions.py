@@ -181,7 +181,7 @@ class ConversationActions:
             self.notify(f"The conversation could not be exported: {exc}.", severity="error")
             return
         self.app.last_export = path
-        self.notify(f"Exported {len(self.answers)} answers to {path}.")
+        self.notify(f"Exported {len(self.answers)} answers to {path.resolve()}.")
 
     def action_copy_answer(self) -> None:
         if not self.answers:
