@@ -183,7 +183,8 @@ def _reshaper():
     # the decorative ones (e.g. ﷲ) are wider than a cell and would break the alignment.
     config = {name: name.startswith("ARABIC LIGATURE LAM WITH ALEF")
               and "MAKSURA" not in name for name, _ in LIGATURES}
-    config.update(delete_harakat=True, support_ligatures=True, support_zwj=True)
+    # harakat stay: "مسؤولاً" must not read "مسؤولا" (they are zero-width, drawn on their letter)
+    config.update(delete_harakat=False, support_ligatures=True, support_zwj=True)
     return arabic_reshaper.ArabicReshaper(configuration=config)
 
 
@@ -214,7 +215,26 @@ def _visual_order(text: str, rtl: bool) -> list[tuple[int, str]]:
     uba.resolve_implicit_levels(storage, False)
     uba.reorder_resolved_levels(storage, False)
     uba.apply_mirroring(storage, False)
-    return [(char["index"], char["ch"]) for char in storage["chars"]]
+    return _marks_after_base([(char["index"], char["ch"]) for char in storage["chars"]])
+
+
+def _marks_after_base(order: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Reversing a right-to-left run puts a letter's harakat before it; a terminal draws a
+    combining mark on the cell before it, so each mark goes back after its letter (UAX #9 L3)."""
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(order):
+        j = i
+        while j < len(order) and unicodedata.combining(order[j][1]):
+            j += 1
+        if j > i and j < len(order) and order[j][0] < order[i][0]:  # marks, then their base
+            out.append(order[j])
+            out.extend(sorted(order[i:j]))  # the marks in their logical order
+            i = j + 1
+        else:
+            out.extend(order[i:max(j, i + 1)])
+            i = max(j, i + 1)
+    return out
 
 
 def _char_styles(line: Text) -> list[Style | str | None]:

@@ -161,7 +161,28 @@ def test_off_keeps_logical_order_and_left_alignment():
 def test_lam_alef_is_one_cell_and_decorative_ligatures_are_not_used():
     assert shape("لا") == "\ufefb"  # the mandatory lam-alef ligature
     assert "\ufdf2" not in shape("الله")  # no ﷲ: wider than a cell in terminal fonts
-    assert shape("مُحَمَّد") == shape("محمد")  # harakat would land on the wrong letter
+
+
+
+def test_harakat_are_displayed_on_their_own_letter():
+    """Issue 11: "مسؤولاً رفيعاً" read "مسؤولا رفيعا" on screen. Harakat stay, and after the
+    right-to-left reordering each follows its letter (a terminal draws a combining mark on
+    the cell before it)."""
+    import unicodedata
+
+    for text in ("مسؤولاً رفيعاً", "تطبّع", "مُحَمَّد", "شدَّة"):
+        shaped = shape(text)
+        marks = [c for c in text if unicodedata.combining(c)]
+        assert [c for c in shaped if unicodedata.combining(c)] == marks
+        visual = rtl.display(text, True)
+        assert [c for c in visual if unicodedata.combining(c)] == sorted(marks) or \
+            sorted(c for c in visual if unicodedata.combining(c)) == sorted(marks)
+        assert not unicodedata.combining(visual[0])  # never a mark before any letter
+        for i, c in enumerate(visual):
+            if unicodedata.combining(c):
+                base = visual[i - 1]
+                assert unicodedata.combining(base) or unicodedata.category(base).startswith("L")
+    assert rtl.display("تطبّع", True) == "\ufeca\ufe92\u0651\ufec4\ufe97"  # ّ on the ب
 
 
 def test_direction_by_majority():
