@@ -135,7 +135,8 @@ def direction(text: str) -> str:
 
 
 # -- wrapping (logical) -----------------------------------------------------------------------
-_WORD = re.compile(r"\S+")
+# A word, with the citation markers that follow it: "[3]" never starts a line of its own.
+_WORD = re.compile(r"\S+(?:[ \t\u00a0]+\[\d+(?:\s*[,،]\s*\d+)*\][^\s\[]*)*")
 
 
 def wrap_spans(text: str, width: int) -> list[tuple[int, int]]:

@@ -189,3 +189,13 @@ def test_direction_by_majority():
     assert rtl.direction("GPT-4 هو نموذج لغوي كبير") == "rtl"
     assert rtl.direction("Hello مرحبا world") == "ltr"
     assert rtl.direction("123") == "ltr"
+
+
+def test_a_citation_marker_stays_on_the_line_of_the_word_before_it():
+    text = ("أعلنت كازاخستان انضمامها إلى الاتفاقات الإبراهيمية رسميا [3] وقال المسؤول إن "
+            "الخطوة مهمة جدا [1][2].")
+    for width in range(12, 80):
+        lines = [text[a:b] for a, b in rtl.wrap_spans(text, width)]
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        for line in lines:
+            assert not line.lstrip().startswith("["), (width, lines)
