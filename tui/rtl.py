@@ -135,8 +135,19 @@ def direction(text: str) -> str:
 
 
 # -- wrapping (logical) -----------------------------------------------------------------------
-# A word, with the citation markers that follow it: "[3]" never starts a line of its own.
-_WORD = re.compile(r"\S+(?:[ \t\u00a0]+\[\d+(?:\s*[,،]\s*\d+)*\][^\s\[]*)*")
+_WORD = re.compile(r"\S+")
+_MARKER = re.compile(r"\[\d")
+
+
+def _units(text: str) -> list[tuple[int, int]]:
+    """Words, each with the citation markers that follow it: "[3]" never starts a line."""
+    units: list[tuple[int, int]] = []
+    for match in _WORD.finditer(text):
+        if units and _MARKER.match(match.group()):
+            units[-1] = (units[-1][0], match.end())
+        else:
+            units.append(match.span())
+    return units
 
 
 def wrap_spans(text: str, width: int) -> list[tuple[int, int]]:
@@ -149,9 +160,8 @@ def wrap_spans(text: str, width: int) -> list[tuple[int, int]]:
     lines: list[tuple[int, int]] = []
     start = end = None
     used = 0
-    for match in _WORD.finditer(text):
-        w_start, w_end = match.span()
-        w_width = cell_len(match.group())
+    for w_start, w_end in _units(text):
+        w_width = cell_len(text[w_start:w_end])
         if start is not None:
             gap = cell_len(text[end:w_start])
             if used + gap + w_width <= width:
