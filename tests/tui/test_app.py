@@ -553,3 +553,22 @@ def test_exports_default_to_the_data_directory_not_the_working_one(settings, mak
     app = SanadApp(settings, fake, env={})
     assert app.export_dir == settings.resolved_export_dir
     assert app.export_dir.parent == settings.resolved_data_dir
+
+
+def test_deleting_a_conversation_asks_for_a_second_press(make_app, ui):
+    async def scenario():
+        app = make_app(rtl="on")
+        async with app.run_test(size=SIZE) as pilot:
+            await ui.ready(pilot)
+            await ui.ask(pilot, QUESTION)
+            conversation_id = app.chat.conversation_id
+            await pilot.press("ctrl+n", "ctrl+o")
+            await ui.until(pilot, lambda: isinstance(app.screen, ConversationsScreen))
+            await pilot.press("delete")
+            await pilot.pause()
+            assert app.store.get(conversation_id) is not None  # one press removes nothing
+            await pilot.press("delete")
+            await pilot.pause()
+            assert app.store.get(conversation_id) is None
+
+    run(scenario())

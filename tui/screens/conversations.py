@@ -32,10 +32,11 @@ class ConversationsScreen(ModalScreen[int | None]):
         self.current = current
         self.rtl_enabled = rtl_enabled
         self.deleted: list[int] = []
+        self.armed: int | None = None  # Delete pressed once on this conversation
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conversations-box"):
-            yield Static("Conversations · Enter opens · Delete removes · Esc closes",
+            yield Static("Conversations · Enter opens · Delete twice removes · Esc closes",
                          id="conversations-title")
             yield OptionList(*self._options(), id="conversations-list")
 
@@ -56,6 +57,11 @@ class ConversationsScreen(ModalScreen[int | None]):
         if event.option.id is not None:
             self.dismiss(int(event.option.id))
 
+    @on(OptionList.OptionHighlighted, "#conversations-list")
+    def _moved(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is None or int(event.option.id) != self.armed:
+            self.armed = None
+
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
 
@@ -67,6 +73,12 @@ class ConversationsScreen(ModalScreen[int | None]):
         if option.id is None:
             return
         conversation_id = int(option.id)
+        if self.armed != conversation_id:  # nothing is removed on one key press
+            self.armed = conversation_id
+            self.notify(f"Press Delete again to delete conversation #{conversation_id}; "
+                        "any other choice keeps it.", severity="warning")
+            return
+        self.armed = None
         self.app.store.delete(conversation_id)
         self.deleted.append(conversation_id)
         options.remove_option(option.id)
