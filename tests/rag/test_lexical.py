@@ -163,6 +163,10 @@ def test_an_open_assistant_survives_a_rebuild_by_another_process(settings):
     assert done.returncode == 0, done.stderr
     after = open_one.ask(QUESTION)  # the collection was replaced: reopened, not an error
     assert after.answered and after.text == before.text and not after.notes
+    # and re-indexing from the open one (ctrl+r in a chat) works too, embedding nothing
+    report = open_one.index()
+    assert len(report.unchanged) == 5 and report.passages_embedded == 0
+    assert open_one.ask(QUESTION).text == before.text
 
 
 def test_an_update_in_progress_is_said_beside_the_answer(settings):
