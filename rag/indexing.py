@@ -145,7 +145,7 @@ def index_files(settings, store, files: list[CorpusFile],
     time as recorded, or else the same content hash) cost a stat; files in the index but not
     in `files` are removed."""
     from .analysis import tokenize
-    from .lexical import SentenceVectors
+    from .lexical import BM25, SentenceVectors
 
     report = progress or (lambda *a, **k: None)
     skipped = list(skipped or [])
@@ -233,15 +233,20 @@ def index_files(settings, store, files: list[CorpusFile],
         changed = {doc.source for _, doc, *_ in work} | set(removed)
         if changed or saved is None or new_record != record:
             stamp = uuid.uuid4().hex  # saved first, stamped second: see lexical.py
-            if saved is None:
+            new_sentences = SentenceVectors.of(
+                [(sent.id, sent.source, vec) for sent, vec in fresh_sentences],
+                store.embeddings.dimension or 0)
+            new_passages = [p for *_, passages, _ in work for p in passages]
+            if saved is None and not unchanged:  # a fresh build: all of it is in hand
+                bm25 = BM25.from_tokens([tokenize(p.text) for p in new_passages],
+                                        [p.id for p in new_passages],
+                                        [p.source for p in new_passages])
+                bm25.sentences = new_sentences
+            elif saved is None:  # no saved side to update: read it from the collection
                 bm25 = store.rebuild_lexical(None)
             else:
-                new_sentences = SentenceVectors.of(
-                    [(sent.id, sent.source, vec) for sent, vec in fresh_sentences],
-                    store.embeddings.dimension or 0)
                 bm25 = saved.updated(changed, ((p.id, p.source, tokenize(p.text))
-                                               for *_, passages, _ in work for p in passages),
-                                     sentences=new_sentences)
+                                               for p in new_passages), sentences=new_sentences)
             bm25.stamp, bm25.files = stamp, new_record
             bm25.save(store.lexical_path)
             store.set_stamp(stamp)
