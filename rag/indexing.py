@@ -145,7 +145,7 @@ def index_files(settings, store, files: list[CorpusFile],
     time as recorded, or else the same content hash) cost a stat; files in the index but not
     in `files` are removed."""
     from .analysis import tokenize
-    from .lexical import BM25, SentenceVectors
+    from .lexical import BM25, SentenceVectors, rebuild_lexical
 
     report = progress or (lambda *a, **k: None)
     skipped = list(skipped or [])
@@ -243,7 +243,7 @@ def index_files(settings, store, files: list[CorpusFile],
                                         [p.source for p in new_passages])
                 bm25.sentences = new_sentences
             elif saved is None:  # no saved side to update: read it from the collection
-                bm25 = store.rebuild_lexical(None)
+                bm25 = rebuild_lexical(store, None)
             else:
                 bm25 = saved.updated(changed, ((p.id, p.source, tokenize(p.text))
                                                for p in new_passages), sentences=new_sentences)

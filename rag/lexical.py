@@ -266,3 +266,29 @@ class SentenceVectors:
         if not all((path / name).exists() for name in cls.FILES):
             return None
         return cls(*(np.load(path / name, mmap_mode="r") for name in cls.FILES))
+
+
+def open_lexical(store) -> BM25:
+    """The saved BM25 of `store` if it matches the collection's stamp, else rebuilt from the
+    collection's passages (and saved, for the next process)."""
+    stamp = store.stamp()
+    saved = BM25.load(store.lexical_path, stamp) if stamp else None
+    return saved if saved is not None else rebuild_lexical(store, stamp)
+
+
+def rebuild_lexical(store, stamp: str | None) -> BM25:
+    """Read every passage and sentence vector of the collection back (the repair path, and a
+    second machine's first open on a shared Chroma server)."""
+    from .analysis import tokenize
+
+    passages = store.passages()
+    bm25 = BM25.from_tokens([tokenize(p.text) for p in passages], [p.id for p in passages],
+                            [p.source for p in passages])
+    bm25.stamp = stamp
+    bm25.sentences = SentenceVectors.of(store.sentence_rows(), store.embeddings.dimension or 0)
+    if stamp and not stamp.startswith("indexing-"):  # never mid-run: the run saves last
+        try:
+            bm25.save(store.lexical_path)
+        except OSError:
+            pass  # a read-only index still answers, from memory
+    return bm25

@@ -50,7 +50,9 @@ class HybridRetriever:
     @classmethod
     def from_store(cls, store, settings=None, **kwargs) -> "HybridRetriever":
         """Over the index's saved lexical side (rebuilt from the collection if it is stale)."""
-        return cls(None, store, bm25=store.lexical(), **kwargs)
+        from .lexical import open_lexical
+
+        return cls(None, store, bm25=open_lexical(store), **kwargs)
 
     def query(self, query: "Query | str", focus: str | None = None) -> Query:
         """`query` as a `Query` (built once; a string is analysed here). `focus`: what the

@@ -246,18 +246,15 @@ class Store:
                        metadatas=[meta(r, sha, n, chunking) for r, _, sha, n in batch])
 
     @_guarded
-    def all_sentence_vectors(self):
-        """Every sentence's (id, source, vector), a page at a time (for rebuilding the saved
-        copy beside the lexical index)."""
-        from .lexical import SentenceVectors
-
+    def sentence_rows(self) -> list[tuple[str, str, np.ndarray]]:
+        """Every sentence's (id, source, vector), read a page at a time."""
         col = self.sentence_collection(create=True)
         rows = []
         for offset in range(0, col.count(), _PAGE):
             got = col.get(include=["embeddings", "metadatas"], limit=_PAGE, offset=offset)
             rows.extend((i, m["source"], np.asarray(v, dtype=np.float32))
                         for i, m, v in zip(got["ids"], got["metadatas"], got["embeddings"]))
-        return SentenceVectors.of(rows, self.embeddings.dimension or 0)
+        return rows
 
     @_guarded
     def vectors(self, ids: list[str], sentences: bool = False) -> dict[str, np.ndarray]:
@@ -319,34 +316,6 @@ class Store:
         meta = {k: v for k, v in (col.metadata or {}).items() if not k.startswith("hnsw:")}
         col.modify(metadata={**meta, "lexical": stamp})
         self._collection = None  # reopen: the handle keeps the old metadata
-
-    def lexical(self):
-        """The saved BM25 if it matches the collection, else rebuilt from the collection's
-        passages (and saved, for the next process)."""
-        from .lexical import BM25
-
-        stamp = self.stamp()
-        saved = BM25.load(self.lexical_path, stamp) if stamp else None
-        if saved is not None:
-            return saved
-        return self.rebuild_lexical(stamp)
-
-    def rebuild_lexical(self, stamp: str | None):
-        from .analysis import tokenize
-        from .lexical import BM25
-
-        passages = self.passages()
-        bm25 = BM25.from_tokens([tokenize(p.text) for p in passages], [p.id for p in passages],
-                                [p.source for p in passages])
-        bm25.stamp = stamp
-        bm25.sentences = self.all_sentence_vectors()
-        if stamp and not stamp.startswith("indexing-"):  # never mid-run: the run saves last
-            try:
-                bm25.save(self.lexical_path)
-            except OSError:
-                pass  # a read-only index still answers, from memory
-        return bm25
-
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
