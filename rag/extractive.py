@@ -186,7 +186,7 @@ class Scorer:
     threshold: float
 
 
-# Fitted by bench/fit_answerer.py (output in bench/fit_answerer.out.json; see bench/README.md).
+# Fitted by bench/fit_answerer.py (outputs in bench/fit_answerer.*.out.json; bench/README.md).
 # "lexical" serves the hashing embeddings (its cosine is n-gram likeness); "e5" Arabic
 # questions; "e5-crosslingual" questions in another language, where the stems of the question
 # cannot meet the Arabic text and only meaning can.
