@@ -94,11 +94,15 @@ class FakeAssistant:
         self.errors = errors or {}
         self.answers = answers or {}  # question -> scripted Answer
         self.calls: list[tuple[str, list]] = []
+        self.changed: list[str] = []  # corpus files changed since indexing (scripted)
         self.index_calls = 0
         self.streamed = 0  # TextDelta events handed out
 
     def has_index(self) -> bool:
         return self.indexed
+
+    def changes(self) -> dict[str, list[str]]:
+        return {"added": [], "changed": list(self.changed), "removed": []}
 
     def index(self, progress=None, warn=None) -> IndexReport:
         self.index_calls += 1

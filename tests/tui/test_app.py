@@ -181,6 +181,23 @@ def test_missing_index_is_built_with_progress(make_app, ui):
     run(scenario())
 
 
+def test_a_changed_corpus_is_reindexed_when_the_chat_opens(make_app, ui):
+    unchanged = make_app(rtl="on")
+    changed = make_app(rtl="on", index_delay=0.01)
+    changed.assistant.changed = ["002_file.txt"]
+
+    async def scenario(app, expect_index: bool):
+        async with app.run_test(size=SIZE) as pilot:
+            await ui.ready(pilot)
+            await pilot.pause()
+            assert app.assistant.index_calls == (1 if expect_index else 0)
+            said = any("corpus changed since it was indexed" in n for n in notifications(app))
+            assert said is expect_index
+
+    run(scenario(unchanged, False))
+    run(scenario(changed, True))
+
+
 def test_follow_up_passes_history_and_shows_the_searched_query(make_app, ui, script):
     app = make_app(rtl="off")
     fake = app.assistant

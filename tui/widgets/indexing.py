@@ -27,6 +27,15 @@ class IndexCancelled(Exception):
     """Raised from the progress callback to stop indexing when the app quits."""
 
 
+def _stale(assistant) -> bool:
+    """Files added, changed or removed since the index recorded them (a stat per file)."""
+    changes = getattr(assistant, "changes", None)
+    if not callable(changes):
+        return False
+    found = changes()
+    return found is None or any(found.values())
+
+
 class IndexPanel(Vertical):
     """Hidden unless the corpus is being indexed."""
 
@@ -47,8 +56,11 @@ class IndexPanel(Vertical):
         if not acquire(lock, worker):
             return
         try:
-            if reindex or not assistant.has_index():
-                self.post_message(IndexStarted("reindex" if reindex else "missing"))
+            reason = "reindex" if reindex else None if assistant.has_index() else "missing"
+            if reason is None and _stale(assistant):
+                reason = "changed"
+            if reason is not None:
+                self.post_message(IndexStarted(reason))
                 last = [0.0]
 
                 def progress(p: Progress) -> None:
@@ -97,6 +109,8 @@ class IndexPanel(Vertical):
         self.query_one("#index-label", Static).update("Indexing the corpus…")
         if message.reason == "missing":
             self.notify("There is no index yet; building it from the corpus now.")
+        elif message.reason == "changed":
+            self.notify("The corpus changed since it was indexed; updating the index now.")
 
     @on(IndexProgress)
     def _progress(self, message: IndexProgress) -> None:
