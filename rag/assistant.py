@@ -75,13 +75,12 @@ class Assistant:
         no record to compare with (an interrupted run): `index()` then decides."""
         from .indexing import corpus_files
 
-        files = corpus_files(self.settings.corpus_dir, int(self.settings.max_file_mb * 2**20))
+        files = corpus_files(self.settings.corpus_dir, self.settings.max_file_bytes)
         record = self.retriever.bm25.files
         if record is None:
             return None
         seen = {f.source: f for f in files}
-        changed = [s for s, f in seen.items() if s in record and
-                   (record[s].get("size"), record[s].get("mtime_ns")) != (f.size, f.mtime_ns)]
+        changed = [s for s, f in seen.items() if s in record and not f.same_as(record[s])]
         return {"added": sorted(set(seen) - set(record)), "changed": sorted(changed),
                 "removed": sorted(set(record) - set(seen))}
 

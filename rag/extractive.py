@@ -21,6 +21,7 @@ import numpy as np
 
 from .analysis import normalize, tokenize, words
 from .chunking import passage_sentences
+from .embeddings import E5_NAME
 from .errors import SanadError
 from .query import Query
 from .types import Answer, Citation, Hit
@@ -200,7 +201,7 @@ SCORERS = {
 
 def scorer_for(query: Query, retriever) -> Scorer:
     name = getattr(getattr(retriever, "embeddings", None), "name", "")
-    if name == "e5-small-q4":
+    if name == E5_NAME:
         return SCORERS["e5" if query.language == "ar" else "e5-crosslingual"]
     return SCORERS["lexical"]
 

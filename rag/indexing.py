@@ -2,8 +2,9 @@
 
 Unchanged files (same content hash, all passages and sentences present, same chunking) cost
 nothing. Every passage and every answer-sized sentence is embedded once, here, so answering
-never embeds corpus text. A changed file's rows are deleted, then re-added; if a run dies in between, the next run
-sees the file incomplete or missing and indexes it again. A lock keeps two runs apart.
+never embeds corpus text. A changed file's rows are deleted, then re-added; if a run dies in
+between, the next run sees the file incomplete or missing and indexes it again. A lock keeps
+two runs apart.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ class CorpusFile:
             self.doc = load_document(self.path, self.source)
         return self.doc
 
+    def same_as(self, known: dict | None) -> bool:
+        """Recorded whole (with a content hash) at this very size and modification time."""
+        return bool(known and known.get("sha256") and self.size is not None
+                    and (known.get("size"), known.get("mtime_ns")) == (self.size, self.mtime_ns))
+
 
 def corpus_files(corpus_dir: Path, max_bytes: int | None = None,
                  warn: Callable[[str, str], None] | None = None) -> list[CorpusFile]:
@@ -106,7 +112,7 @@ def build_index(settings, store, progress: Callable[[Progress], None] | None = N
         if warn:
             warn(source, reason)
 
-    files = corpus_files(settings.corpus_dir, int(settings.max_file_mb * 2**20), skip)
+    files = corpus_files(settings.corpus_dir, settings.max_file_bytes, skip)
     return index_files(settings, store, files, progress=report, warn=warn, rebuild=rebuild,
                        skipped=skipped)
 
@@ -144,7 +150,6 @@ def index_files(settings, store, files: list[CorpusFile],
     """Bring the index in line with `files`: unchanged files (same size and modification
     time as recorded, or else the same content hash) cost a stat; files in the index but not
     in `files` are removed."""
-    from .analysis import tokenize
     from .lexical import BM25, SentenceVectors, rebuild_lexical
 
     report = progress or (lambda *a, **k: None)
@@ -170,8 +175,7 @@ def index_files(settings, store, files: list[CorpusFile],
             known = record.get(f.source)
             if known and known.get("chunking") != signature:
                 known = {**known, "sha256": ""}  # chunked otherwise: indexed again
-            if (known and known["sha256"] and f.size is not None and known["size"] == f.size
-                    and known["mtime_ns"] == f.mtime_ns):
+            if f.same_as(known):
                 unchanged.append(f.source)  # by size and time: not even read
                 new_record[f.source] = known
                 continue
@@ -238,15 +242,12 @@ def index_files(settings, store, files: list[CorpusFile],
                 store.embeddings.dimension or 0)
             new_passages = [p for *_, passages, _ in work for p in passages]
             if saved is None and not unchanged:  # a fresh build: all of it is in hand
-                bm25 = BM25.from_tokens([tokenize(p.text) for p in new_passages],
-                                        [p.id for p in new_passages],
-                                        [p.source for p in new_passages])
+                bm25 = BM25.of_passages(new_passages)
                 bm25.sentences = new_sentences
             elif saved is None:  # no saved side to update: read it from the collection
                 bm25 = rebuild_lexical(store, None)
             else:
-                bm25 = saved.updated(changed, ((p.id, p.source, tokenize(p.text))
-                                               for p in new_passages), sentences=new_sentences)
+                bm25 = saved.updated(changed, new_passages, sentences=new_sentences)
             bm25.stamp, bm25.files = stamp, new_record
             bm25.save(store.lexical_path)
             store.set_stamp(stamp)

@@ -26,7 +26,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -66,6 +66,14 @@ class BM25:
                           list(sources) or [""] * len(rows), k1=k1, b=b)
 
     @classmethod
+    def of_passages(cls, passages: Sequence) -> "BM25":
+        """From passages (tokenised here with `analysis.tokenize`), in memory."""
+        from .analysis import tokenize
+
+        return cls.from_tokens([tokenize(p.text) for p in passages], [p.id for p in passages],
+                               [p.source for p in passages])
+
+    @classmethod
     def _build(cls, rows: list[list[int]], vocab: dict[str, int], ids: list[str],
                sources: list[str], stamp: str | None = None, k1: float = 1.5,
                b: float = 0.75) -> "BM25":
@@ -86,23 +94,24 @@ class BM25:
                    np.array([where[s] for s in sources], dtype=np.int32), names,
                    indptr, tokens, stamp)
 
-    def updated(self, drop_sources: set[str], add: Iterable[tuple[str, str, list[str]]],
-                stamp: str | None = None, sentences: "SentenceVectors | None" = None
-                ) -> "BM25":
-        """A new index: the passages of `drop_sources` removed, `add` (id, source, tokens)
-        appended. Kept passages are not tokenised again: their token ids are saved. The
-        sentence vectors likewise: the kept files' rows, plus `sentences` (new ones)."""
+    def updated(self, drop_sources: set[str], add: Sequence, stamp: str | None = None,
+                sentences: "SentenceVectors | None" = None) -> "BM25":
+        """A new index: the passages of `drop_sources` removed, the passages `add` appended
+        (tokenised here). Kept passages are not tokenised again: their token ids are saved.
+        The sentence vectors likewise: the kept files' rows, plus `sentences` (new ones)."""
+        from .analysis import tokenize
+
         vocab = dict(self.vocab)
         rows, ids, sources = [], [], []
-        keep = [i for i in range(self.n) if self.sources[self.source_of[i]] not in drop_sources]
-        for i in keep:
+        dropped = [i for i, name in enumerate(self.sources) if name in drop_sources]
+        for i in np.flatnonzero(~np.isin(self.source_of, dropped)):
             rows.append(self.tokens[self.indptr[i]:self.indptr[i + 1]].tolist())
             ids.append(str(self.ids[i]))
-            sources.append(self.sources[self.source_of[i]])
-        for pid, source, toks in add:
-            rows.append([vocab.setdefault(t, len(vocab)) for t in toks])
-            ids.append(pid)
-            sources.append(source)
+            sources.append(self.source(i))
+        for p in add:
+            rows.append([vocab.setdefault(t, len(vocab)) for t in tokenize(p.text)])
+            ids.append(p.id)
+            sources.append(p.source)
         out = self._build(rows, vocab, ids, sources, stamp)
         if self.sentences is not None:
             kept = self.sentences.without(drop_sources)
@@ -223,17 +232,18 @@ class SentenceVectors:
     def of(cls, rows: Sequence[tuple[str, str, np.ndarray]], dimension: int = 0
            ) -> "SentenceVectors":
         """From (id, source, vector) rows, in any order."""
-        rows = sorted(rows, key=lambda r: r[0])
-        dim = len(rows[0][2]) if rows else dimension
-        vectors = np.zeros((len(rows), dim), dtype=np.float32)
-        for i, (_, _, v) in enumerate(rows):
-            vectors[i] = v
-        return cls(np.array([r[0] for r in rows], dtype=str) if rows else np.array([], "U20"),
-                   np.array([r[1] for r in rows], dtype=str) if rows else np.array([], "U1"),
-                   vectors)
+        if not rows:
+            return cls(np.array([], "U20"), np.array([], "U1"),
+                       np.zeros((0, dimension), dtype=np.float32))
+        return cls._sorted(np.array([r[0] for r in rows], dtype=str),
+                           np.array([r[1] for r in rows], dtype=str),
+                           np.stack([np.asarray(r[2], dtype=np.float32) for r in rows]))
 
-    def rows(self):
-        return zip(map(str, self.ids), map(str, self.sources), self.vectors)
+    @classmethod
+    def _sorted(cls, ids: np.ndarray, sources: np.ndarray, vectors: np.ndarray
+                ) -> "SentenceVectors":
+        order = np.argsort(ids, kind="stable")
+        return cls(ids[order], sources[order], vectors[order])
 
     def without(self, sources: set[str]) -> "SentenceVectors":
         keep = ~np.isin(self.sources, list(sources)) if sources else np.ones(len(self.ids), bool)
@@ -245,7 +255,11 @@ class SentenceVectors:
             return self
         if len(self.ids) and self.vectors.shape[1] != other.vectors.shape[1]:
             raise ValueError("sentence vectors of two sizes")
-        return SentenceVectors.of(list(self.rows()) + list(other.rows()))
+        if not len(self.ids):
+            return other
+        return SentenceVectors._sorted(np.concatenate([self.ids, other.ids]),
+                                       np.concatenate([self.sources, other.sources]),
+                                       np.concatenate([self.vectors, other.vectors]))
 
     def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not len(self.ids) or not ids:
@@ -279,11 +293,7 @@ def open_lexical(store) -> BM25:
 def rebuild_lexical(store, stamp: str | None) -> BM25:
     """Read every passage and sentence vector of the collection back (the repair path, and a
     second machine's first open on a shared Chroma server)."""
-    from .analysis import tokenize
-
-    passages = store.passages()
-    bm25 = BM25.from_tokens([tokenize(p.text) for p in passages], [p.id for p in passages],
-                            [p.source for p in passages])
+    bm25 = BM25.of_passages(store.passages())
     bm25.stamp = stamp
     bm25.sentences = SentenceVectors.of(store.sentence_rows(), store.embeddings.dimension or 0)
     if stamp and not stamp.startswith("indexing-"):  # never mid-run: the run saves last

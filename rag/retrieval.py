@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from .analysis import tokenize
 from .lexical import BM25, CONTEXT_SHARE  # noqa: F401  (CONTEXT_SHARE: part of this API)
 from .query import Query
 from .types import Hit, Passage
@@ -35,8 +34,7 @@ class HybridRetriever:
         passages are read from `store` when they are hit."""
         if bm25 is None:
             passages = list(passages or [])
-            bm25 = BM25.from_tokens([tokenize(p.text) for p in passages],
-                                    [p.id for p in passages], [p.source for p in passages])
+            bm25 = BM25.of_passages(passages)
         self._memory = {p.id: p for p in passages} if passages is not None else None
         self.bm25 = bm25
         self.store = store

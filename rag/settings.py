@@ -130,6 +130,10 @@ class Settings:
             raise ConfigError(f"The Chroma URL must start with http:// or https://: {self.chroma_url!r}.")
 
     @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 2**20)
+
+    @property
     def llm_enabled(self) -> bool:
         """A chat model is used when not offline and a key or a base URL is configured."""
         return not self.offline and bool(self.api_key or self.base_url)

@@ -26,9 +26,7 @@ def settings(tmp_path) -> Settings:
 
 
 def in_memory(store) -> BM25:
-    passages = store.passages()
-    return BM25.from_tokens([tokenize(p.text) for p in passages], [p.id for p in passages],
-                            [p.source for p in passages])
+    return BM25.of_passages(store.passages())
 
 
 def same_scores(a: BM25, b: BM25, question: str) -> None:
