@@ -241,8 +241,9 @@ def index_files(settings, store, files: list[CorpusFile],
                 [(sent.id, sent.source, vec) for sent, vec in fresh_sentences],
                 store.embeddings.dimension or 0)
             new_passages = [p for *_, passages, _ in work for p in passages]
-            if saved is None and not unchanged:  # a fresh build: all of it is in hand
-                bm25 = BM25.of_passages(new_passages)
+            if saved is None and not unchanged:  # a fresh build: all of it is in hand,
+                # in the collection's order (as a rebuild reads it), so ties rank the same
+                bm25 = BM25.of_passages(sorted(new_passages, key=lambda p: (p.source, p.ordinal)))
                 bm25.sentences = new_sentences
             elif saved is None:  # no saved side to update: read it from the collection
                 bm25 = rebuild_lexical(store, None)
