@@ -11,12 +11,17 @@ quote in «» before them. For every marker:
 - a quote that cannot be found gives `verified=False`, the passage span, and the model's quote;
 - a marker with no quote at all gives `verified=False`, the passage span and its text: there
   was nothing to check, so it is not presented as checked.
+
+The model numbers its markers by passage; a reader wants them numbered 1..n in the order they
+appear, one number per quoted span (two quotes from one passage are two sources to open, and
+one passage cited alone as [4] looks like three were skipped). So the checked text is
+renumbered that way, and each citation keeps the passage its marker named in `passage`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from .analysis import normalize, normalize_with_offsets
@@ -87,11 +92,12 @@ def _find_words(norm: str, target: str, pos: int) -> int:
 
 
 def check(text: str, hits: Sequence[Hit], document: Callable[[str], Document]) -> Checked:
-    """Verify every marker of `text` against `hits` (marker n names hits[n - 1])."""
+    """Verify every marker of `text` against `hits` (marker n names hits[n - 1]); the text
+    comes back with its markers renumbered for reading (module docstring)."""
     out: list[str] = []
     citations: list[Citation] = []
     dropped: list[int] = []
-    seen: set[tuple[int, int, int, bool]] = set()
+    number: dict[tuple[str, int, int, bool], int] = {}  # a cited span -> its marker
     docs: dict[str, Document | None] = {}
     last = 0
     for run in MARKER_RUN.finditer(text):
@@ -101,14 +107,13 @@ def check(text: str, hits: Sequence[Hit], document: Callable[[str], Document]) -
             if not 1 <= n <= len(hits):
                 dropped.append(n)
                 continue
-            if n in kept:
-                continue
-            kept.append(n)
             citation = _cite(n, hits[n - 1], quotes, document, docs)
-            key = (n, citation.start, citation.end, citation.verified)
-            if key not in seen:
-                seen.add(key)
-                citations.append(citation)
+            key = (citation.source, citation.start, citation.end, citation.verified)
+            if key not in number:
+                number[key] = len(number) + 1
+                citations.append(replace(citation, marker=number[key]))
+            if number[key] not in kept:
+                kept.append(number[key])
         out.append(text[last:run.start()])
         if kept:
             lead = run.group()[:len(run.group()) - len(run.group().lstrip(" \t"))]
@@ -132,12 +137,15 @@ def _cite(n: int, hit: Hit, quotes: list[str], document: Callable[[str], Documen
         haystack, base, window, whole_file = doc.text, 0, (p.start, p.end), True
     else:  # the file changed since indexing: only the passage's own text can be checked
         haystack, base, window, whole_file = p.text, p.start, (0, len(p.text)), False
-    for quote in quotes:
-        span = locate(haystack, quote, *window) or (locate(haystack, quote) if whole_file else None)
+    # each quote in the cited passage first: with two quotes before "[1][2]", each marker gets
+    # the one its own passage holds; then the rest of the file
+    tries = [(q, window) for q in quotes] + ([(q, (0, None)) for q in quotes] if whole_file else [])
+    for quote, (lo, hi) in tries:
+        span = locate(haystack, quote, lo, hi)
         if span is not None:
             s, e = span
             return Citation(marker=n, source=p.source, passage_id=p.id, start=s + base,
-                            end=e + base, quote=haystack[s:e], verified=True, **meta)
+                            end=e + base, quote=haystack[s:e], verified=True, passage=n, **meta)
     quote = quotes[0] if quotes else p.text
     return Citation(marker=n, source=p.source, passage_id=p.id, start=p.start, end=p.end,
-                    quote=quote, verified=False, **meta)
+                    quote=quote, verified=False, passage=n, **meta)

@@ -288,14 +288,13 @@ def answer(query: Query, hits: list[Hit], retriever, document=None) -> Answer:
             break
         chosen.append(c)
     parts, citations = [], []
-    for c in chosen:
-        n = c.hit_rank + 1  # marker n names passages[n - 1], as in LLM answers
+    for n, c in enumerate(chosen, 1):  # one marker per quoted sentence, 1..n (types.Citation)
         p = c.hit.passage
         parts.append(f"{c.text} [{n}]")
         citations.append(Citation(marker=n, source=p.source, passage_id=p.id, start=c.start,
                                   end=c.end, quote=c.text,
                                   verified=_quote_holds(document, p.source, c.start, c.end, c.text),
-                                  title=p.title,
-                                  outlet=p.outlet, date=p.date))
+                                  title=p.title, outlet=p.outlet, date=p.date,
+                                  passage=c.hit_rank + 1))
     return Answer(text="\n".join(parts), citations=citations, passages=hits, query=query.text,
                   question=question, answered=True)

@@ -54,7 +54,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class Citation:
-    """Marker `[n]` in the answer text, pointing at words of a source file."""
+    """Marker `[n]` in the answer text, pointing at words of a source file.
+
+    Markers are numbered 1..n in order of first appearance in the answer, one number per
+    quoted span; `passage` is the 1-based number of the cited hit in `Answer.passages` (what
+    the model wrote in its marker, before that renumbering)."""
 
     marker: int
     source: str
@@ -66,6 +70,7 @@ class Citation:
     title: str | None = None
     outlet: str | None = None
     date: str | None = None
+    passage: int | None = None  # None in conversations saved before markers were renumbered
 
     def to_dict(self) -> dict:
         return asdict(self)

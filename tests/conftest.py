@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from citation_checks import check_answer_citations
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -90,21 +91,6 @@ def _no_network_and_clean_env(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SANAD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
-
-
-def check_answer_citations(answer) -> None:
-    """Issue 3's target, for every Answer any test produces: each citation maps to a
-    retrieved passage, and each marker left in the text names one; others were dropped."""
-    from rag.citations import marker_numbers
-
-    n = len(answer.passages)
-    for c in answer.citations:
-        assert 1 <= c.marker <= n, f"citation [{c.marker}] names no passage (have {n})"
-        hit = answer.passages[c.marker - 1].passage
-        assert (c.source, c.passage_id) == (hit.source, hit.id), c
-    for m in marker_numbers(answer.text):
-        assert 1 <= m <= n, f"marker [{m}] in the answer names no passage (have {n})"
-    assert not any(1 <= m <= n for m in answer.dropped_markers), answer.dropped_markers
 
 
 @pytest.fixture(autouse=True)

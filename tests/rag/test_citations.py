@@ -23,10 +23,11 @@ def test_markers_map_to_the_right_files_and_spans():
     text = ("أقامت كازاخستان «علاقات دبلوماسية مع إسرائيل في عام 1992» [1]. "
             "ولدى قازاخستان «بالفعل علاقات دبلوماسية كاملة» [3].")
     out = check(text, hits(), corpus_document)
-    assert out.text == text and out.dropped_markers == []
+    # passage 3 is the second source read: the reader sees [2], not a skipped number
+    assert out.text == text.replace("[3]", "[2]") and out.dropped_markers == []
     first, third = out.citations
-    assert (first.marker, first.source, first.verified) == (1, SRC, True)
-    assert (third.marker, third.source, third.verified) == (3, OTHER, True)
+    assert (first.marker, first.passage, first.source, first.verified) == (1, 1, SRC, True)
+    assert (third.marker, third.passage, third.source, third.verified) == (2, 3, OTHER, True)
     for c, h in ((first, hits()[0]), (third, hits()[2])):
         doc = corpus_document(c.source)
         assert doc.text[c.start:c.end] == c.quote
@@ -51,7 +52,8 @@ def test_grouped_markers_in_every_written_form():
     assert out.text == "«علاقات دبلوماسية مع إسرائيل» و«حوالي 70 بالمائة» [1][2]."
     assert out.dropped_markers == [7]
     assert [(c.marker, c.verified) for c in out.citations] == [(1, True), (2, True)]
-    assert "70" in out.citations[1].quote
+    # each marker gets the quote its own passage holds
+    assert [c.quote for c in out.citations] == ["علاقات دبلوماسية مع إسرائيل", "حوالي 70 بالمائة"]
 
 
 def test_quote_found_after_normalisation_maps_back_to_original_characters():
@@ -122,11 +124,30 @@ def test_unreadable_file_falls_back_to_the_passage_text():
 
 def test_repeated_citation_is_listed_once():
     text = "«علاقات دبلوماسية مع إسرائيل» [1]. ثم «علاقات دبلوماسية مع إسرائيل» [1]."
-    assert len(check(text, hits(), corpus_document).citations) == 1
+    out = check(text, hits(), corpus_document)
+    assert len(out.citations) == 1 and out.text == text
+
+
+def test_markers_are_renumbered_in_order_of_first_appearance_one_per_span():
+    """The model numbers by passage; the reader gets 1..n as the sources appear, and two
+    quotes from one passage are two sources (issue 11: two quotes both labelled [1])."""
+    text = ("يدين «حوالي 70 بالمائة» من السكان بالإسلام [2]. "
+            "وأقامت «علاقات دبلوماسية مع إسرائيل» [1]. "
+            "وذلك «في عام 1992» [1]. وثانية «حوالي 70 بالمائة» [2].")
+    out = check(text, hits(), corpus_document)
+    assert out.text == ("يدين «حوالي 70 بالمائة» من السكان بالإسلام [1]. "
+                        "وأقامت «علاقات دبلوماسية مع إسرائيل» [2]. "
+                        "وذلك «في عام 1992» [3]. وثانية «حوالي 70 بالمائة» [1].")
+    assert [(c.marker, c.passage, c.verified) for c in out.citations] == \
+        [(1, 2, True), (2, 1, True), (3, 1, True)]
+    doc = corpus_document(SRC).text
+    assert [doc[c.start:c.end] for c in out.citations] == \
+        ["حوالي 70 بالمائة", "علاقات دبلوماسية مع إسرائيل", "في عام 1992"]
+    assert marker_numbers(out.text) == [1, 2, 3, 1]
 
 
 def test_offline_answers_cite_the_passage_their_marker_names(assistant):
-    """Marker [n] names passages[n - 1] in offline answers too, as in LLM answers."""
+    """Offline answers number their markers 1..n as LLM answers do, each naming its passage."""
     qa = Path(__file__).resolve().parents[1] / "qa" / "corpus_qa.jsonl"
     for line in qa.read_text(encoding="utf-8").splitlines():
         answer = assistant.ask(json.loads(line)["question"])

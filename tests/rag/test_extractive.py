@@ -31,9 +31,10 @@ def check_citations(answer, document) -> None:
     """Quotes are the file's own characters; markers in the text and citations agree."""
     hits = answer.passages
     assert answer.citations
+    assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     for c in answer.citations:
-        assert 1 <= c.marker <= len(hits)
-        cited = hits[c.marker - 1].passage
+        assert 1 <= c.passage <= len(hits)
+        cited = hits[c.passage - 1].passage
         assert (c.source, c.passage_id) == (cited.source, cited.id)
         assert cited.start <= c.start < c.end <= cited.end
         assert document(c.source).text[c.start:c.end] == c.quote

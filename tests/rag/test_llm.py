@@ -98,11 +98,14 @@ def test_markers_map_to_files_and_spans_and_invented_ones_drop(llm_server, llm_s
         "وأغلبية السكان «من سكان المريخ الأصليين» [2]."]))
     answer = answer_of(run(llm_settings))
     assert answer.dropped_markers == [9] and "[9]" not in answer.text
-    by_marker = {c.marker: c for c in answer.citations}
-    assert by_marker[1].source == SRC and by_marker[3].source == "001_d91d8e31b179f333.txt"
-    assert by_marker[1].verified and by_marker[3].verified and not by_marker[2].verified
+    by_passage = {c.passage: c for c in answer.citations}
+    assert by_passage[1].source == SRC and by_passage[3].source == "001_d91d8e31b179f333.txt"
+    assert by_passage[1].verified and by_passage[3].verified and not by_passage[2].verified
+    # the reader sees them numbered as they appear: passages 1, 3, 2 are [1], [2], [3]
+    assert [(c.marker, c.passage) for c in answer.citations] == [(1, 1), (2, 3), (3, 2)]
+    assert "كاملة» [2]" in answer.text and "الأصليين» [3]" in answer.text
     doc = corpus_document(SRC).text
-    assert doc[by_marker[1].start:by_marker[1].end] == "علاقات دبلوماسية مع إسرائيل في عام 1992"
+    assert doc[by_passage[1].start:by_passage[1].end] == "علاقات دبلوماسية مع إسرائيل في عام 1992"
     assert answer.citation_counts == {"verified": 2, "unverified": 1, "dropped": 1}
 
 
