@@ -1,4 +1,4 @@
-"""The `sanad` command line: index, ask, eval, chat.
+"""The `sanad` command line: index, ask, eval, chat, history.
 
 Errors become one sentence on stderr and a non-zero exit; heavy libraries load only for the
 command that needs them, so `sanad --help` is instant.
@@ -22,6 +22,7 @@ examples:
   sanad eval tests/qa/corpus_qa.jsonl --min-answer-accuracy 0.9
   sanad eval --squad ../shared/bench/arcd/arcd.json --json
   sanad chat
+  sanad history show 3                print a saved conversation with its sources
 
 questions:
   Arabic or English. With the default embedding (e5-small-q4, offline) an English question
@@ -104,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtl", choices=["auto", "on", "off"], help="Arabic display mode")
     p.add_argument("--plain", action="store_true",
                    help="a plain line-by-line prompt instead of the full-screen chat")
+
+    from .cli_history import add_parser as add_history
+
+    add_history(sub)
     return parser
 
 
@@ -356,7 +361,14 @@ def plain_chat(settings) -> int:
         history.append(answer)
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "chat": cmd_chat}
+def cmd_history(args) -> int:
+    from .cli_history import cmd_history as run
+
+    return run(args)
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "chat": cmd_chat,
+            "history": cmd_history}
 
 
 def main(argv: list[str] | None = None) -> int:

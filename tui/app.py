@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from rag.conversations import ChatStore
 from rag.settings import Settings
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -19,7 +20,6 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from . import rtl as rtl_mod
-from .store import ChatStore
 
 
 class SanadApp(App):

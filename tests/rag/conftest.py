@@ -13,10 +13,11 @@ from citation_checks import check_answer_citations  # noqa: E402
 from openai_server import OpenAIServer, Reply, closed_port  # noqa: E402
 
 from rag.loading import load_document  # noqa: E402
-from rag.types import Answer, Hit, Passage  # noqa: E402
+from rag.types import Answer, Citation, Hit, Passage  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
-__all__ = ["Reply", "closed_port", "assert_citations_mapped", "passage_hit", "corpus_document"]
+__all__ = ["Reply", "closed_port", "assert_citations_mapped", "passage_hit", "corpus_document",
+           "saved_answer"]
 # Every conftest.py outside a package is imported as "conftest", so `from conftest import`
 # would get whichever was loaded last. Test modules import this one as `rag_conftest`.
 sys.modules["rag_conftest"] = sys.modules[__name__]
@@ -87,3 +88,14 @@ def llm_assistant(indexed, llm_server):
     return Assistant(Settings.from_env(env={}, corpus_dir=corpus, index_dir=index,
                                        base_url=llm_server.url, api_key="test",
                                        model="test-model", timeout_s=0.5, max_retries=2))
+
+
+def saved_answer(question: str, query: str | None = None, text: str = "") -> Answer:
+    """An answer as the chat saves one: two real passages cited, the second quote unverified."""
+    src = "004_38e6d22ca08bed6e.txt"
+    hits = [passage_hit(src, "1992"), passage_hit(src, "70 بالمائة")]
+    cites = [Citation(n, src, h.passage.id, h.passage.start, h.passage.end, h.passage.text,
+                      n == 1, h.passage.title, passage=n) for n, h in enumerate(hits, 1)]
+    return Answer(text=text or "أقامت علاقات في 1992 [1]، ويدين 70 بالمائة بالإسلام [2].",
+                  citations=cites, passages=hits, query=query or question, question=question,
+                  answered=True, timings={"total": 12.5})

@@ -56,7 +56,7 @@ def imported_modules(importtime_stderr: str) -> set[str]:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["ask", "--help"], ["eval", "--help"],
-                                  ["index", "--help"]])
+                                  ["index", "--help"], ["history", "--help"]])
 def test_help_works_without_heavy_imports(tmp_path, args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "rag.cli", *args],
@@ -68,7 +68,7 @@ def test_help_works_without_heavy_imports(tmp_path, args):
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []
     if args == ["--help"]:
-        for command in ("index", "ask", "eval", "chat"):
+        for command in ("index", "ask", "eval", "chat", "history"):
             assert command in done.stdout
 
 

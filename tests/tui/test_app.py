@@ -356,7 +356,7 @@ def test_a_conversation_open_in_another_chat_is_not_reopened(make_app, ui, setti
     conversation_id = run(first())
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        from tui.store import ChatStore
+        from rag.conversations import ChatStore
 
         holder = ChatStore(settings.resolved_data_dir)
         holder.db.execute("INSERT OR REPLACE INTO holders VALUES (?, ?, ?, ?)",

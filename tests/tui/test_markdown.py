@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.style import Style
 
-from tui.export import citation_line
+from rag.conversations import citation_line
 from tui.markdown import parse
 
 

@@ -13,7 +13,7 @@ from rag.types import Answer
 from rich.text import Text
 from textual import work
 
-from ..export import conversation_markdown, export_path
+from rag.conversations import conversation_markdown, export_path
 from ..markdown import Block
 from ..messages import DocumentLoaded
 from ..widgets.bidi import BidiText

@@ -15,7 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..markdown import Block
-from ..store import Conversation
+from rag.conversations import Conversation
 from ..widgets.bidi import BidiBlocks
 
 

@@ -1,8 +1,10 @@
-"""Conversations kept across runs: SQLite in the data directory.
+"""Saved conversations: SQLite in the data directory, shared by the chat and `sanad history`.
 
 An answer is stored as `Answer.to_dict()` JSON, which carries every citation's file name,
 character span and quoted words: enough to reopen the source viewer later, even when the
 corpus file has changed since (the viewer then finds the quote again, or says it cannot).
+A conversation exports as Markdown in logical order, unshaped, so it reads correctly in any
+editor or browser.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import socket
 import sqlite3
 import time
 from dataclasses import dataclass, fields
+from datetime import datetime
 from pathlib import Path
+from typing import Sequence
 
 from rag.types import Answer, Citation, Hit, Passage
 
@@ -189,6 +193,89 @@ class ChatStore:
         found = [c for c in self.conversations(corpus) if c.messages]
         return found[0] if found else None
 
+    def rename(self, conversation_id: int, title: str) -> str:
+        """Give a conversation a new title (what lists show); returns it as stored."""
+        title = " ".join(title.split())[:200]
+        if not title:
+            raise ValueError("A conversation's title cannot be empty.")
+        with self.db:
+            self.db.execute("UPDATE conversations SET title = ? WHERE id = ?",
+                            (title, conversation_id))
+        return title
+
+    def search(self, text: str, corpus: str | None = None) -> list[Conversation]:
+        """Conversations whose title, questions or answers hold `text` (after Arabic
+        normalisation: hamza forms, ta marbuta and harakat do not decide), newest first."""
+        from .analysis import normalize
+
+        needle = normalize(text)
+        if not needle:
+            return self.conversations(corpus)
+        found = []
+        for conversation in self.conversations(corpus):
+            rows = self.db.execute("SELECT question, answer FROM messages WHERE conversation_id = ?",
+                                   (conversation.id,)).fetchall()
+            texts = [conversation.title] + [q for q, _ in rows] + \
+                [json.loads(a).get("text", "") for _, a in rows]
+            if any(needle in normalize(t) for t in texts):
+                found.append(conversation)
+        return found
+
+    def drop_last(self, conversation_id: int) -> None:
+        """Remove the conversation's last turn (its question is being edited and sent again,
+        or its answer regenerated)."""
+        with self.db:
+            self.db.execute(
+                "DELETE FROM messages WHERE id = (SELECT id FROM messages WHERE conversation_id = ? "
+                "ORDER BY position DESC LIMIT 1)", (conversation_id,))
+
     def delete(self, conversation_id: int) -> None:
         with self.db:
             self.db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+
+# -- Markdown export ---------------------------------------------------------------------
+
+def citation_line(citation: Citation) -> str:
+    where = " — ".join(x for x in (citation.outlet, citation.title) if x)
+    parts = [f"[{citation.marker}]"]
+    if where:
+        parts.append(where)
+    parts.append(f"`{citation.source}`")
+    if citation.date:
+        parts.append(citation.date)
+    head = ", ".join(parts[1:])
+    quote = " ".join(citation.quote.split())
+    flag = "" if citation.verified else " *(unverified: the quote was not found in the file)*"
+    return f"{parts[0]} {head}, characters {citation.start}–{citation.end}{flag}\n  > {quote}"
+
+
+def conversation_markdown(title: str, answers: Sequence[Answer], corpus: str = "",
+                          when: datetime | None = None) -> str:
+    when = when or datetime.now()
+    out = [f"# {title}", ""]
+    meta = f"Exported from sanad on {when:%Y-%m-%d %H:%M}"
+    if corpus:
+        meta += f" · corpus `{corpus}`"
+    out += [f"_{meta}._", ""]
+    for number, answer in enumerate(answers, 1):
+        out += [f"## {number}. {answer.question}", ""]
+        if answer.rewritten:
+            out += [f"_Searched: {answer.query}_", ""]
+        out += [answer.text.strip(), ""]
+        for note in answer.notes:
+            out += [f"> Note: {note}", ""]
+        if answer.citations:
+            out += ["**Sources**", ""]
+            out += [f"- {citation_line(c)}" for c in answer.citations]
+            out.append("")
+        if answer.dropped_markers:
+            markers = ", ".join(f"[{m}]" for m in answer.dropped_markers)
+            out += [f"_Markers without a source, removed: {markers}._", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def export_path(directory: Path, conversation_id: int | None, when: datetime | None = None) -> Path:
+    when = when or datetime.now()
+    name = f"sanad-{when:%Y%m%d-%H%M%S}" + (f"-{conversation_id}" if conversation_id else "")
+    return Path(directory) / f"{name}.md"

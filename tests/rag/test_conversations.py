@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import json
 
-from tui.store import ChatStore, answer_from_dict
+import pytest
+from rag_conftest import saved_answer
+
+from rag.conversations import ChatStore, answer_from_dict
+
+
+class Script:
+    make_answer = staticmethod(saved_answer)
+
+
+@pytest.fixture
+def script():
+    return Script
 
 
 def test_answer_round_trips_through_its_json(script):
@@ -77,7 +89,7 @@ def test_a_conversation_open_in_another_chat_is_not_opened_twice(tmp_path):
     first = ChatStore(tmp_path)
     conversation = first.create("mine", "/c")
     assert first.claim(conversation)  # the same chat may claim again
-    code = ("import sys; from tui.store import ChatStore; "
+    code = ("import sys; from rag.conversations import ChatStore; "
             f"s = ChatStore(sys.argv[1]); print(s.claim({conversation}))")
     other = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
                            text=True, check=True)
@@ -91,3 +103,27 @@ def test_a_conversation_open_in_another_chat_is_not_opened_twice(tmp_path):
     dead.db.execute("UPDATE holders SET pid = 999999 WHERE conversation_id = ?", (conversation,))
     dead.db.commit()
     assert ChatStore(tmp_path).claim(conversation)
+
+
+def test_rename_search_and_drop_the_last_turn(tmp_path, script):
+    store = ChatStore(tmp_path)
+    first = store.create("السؤال الأول", "/c")
+    store.add(first, script.make_answer("متى أقامت كازاخستان علاقاتها؟"))
+    store.add(first, script.make_answer("وما نسبة المسلمين؟"))
+    other = store.create("weather", "/c")
+    store.add(other, script.make_answer("weather", text="لا تتضمن المقالات إجابة."))
+    assert store.rename(first, "  علاقات   كازاخستان ") == "علاقات كازاخستان"
+    assert store.get(first).title == "علاقات كازاخستان"
+    with pytest.raises(ValueError):
+        store.rename(first, "   ")
+    # found by title, by a question, by an answer's words; spelling variants do not decide
+    assert [c.id for c in store.search("علاقات")] == [first]
+    assert [c.id for c in store.search("نسبه المسلمين")] == [first]
+    assert [c.id for c in store.search("إجابة")] == [other]
+    assert store.search("لا شيء من هذا") == []
+    assert [c.id for c in store.search("")] == [other, first]
+    store.drop_last(first)
+    assert [a.question for a in store.answers(first)] == ["متى أقامت كازاخستان علاقاتها؟"]
+    store.add(first, script.make_answer("سؤال معدل"))  # the edited question takes its place
+    assert [a.question for a in store.answers(first)] == ["متى أقامت كازاخستان علاقاتها؟",
+                                                          "سؤال معدل"]

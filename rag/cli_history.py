@@ -1,0 +1,163 @@
+"""`sanad history`: the chat's saved conversations from the command line (as `llm logs`).
+
+    sanad history                      the latest conversations, newest first
+    sanad history --search WORDS       those whose title, questions or answers hold the words
+    sanad history show ID [--json]     one conversation: questions, answers, numbered sources
+    sanad history export ID [-o FILE]  as Markdown (default: the export folder; - for stdout)
+    sanad history rename ID TITLE
+    sanad history delete ID --yes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from .errors import SanadError
+
+EPILOG = """\
+examples:
+  sanad history
+  sanad history --search كازاخستان --json
+  sanad history show 3
+  sanad history export 3 -o - > conversation.md
+  sanad history rename 3 "Kazakhstan and the Abraham Accords"
+
+Conversations live in chat.sqlite3 under SANAD_DATA_DIR (default ~/.local/share/sanad);
+exports go to SANAD_EXPORT_DIR (default: its exports/ folder).
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("history", help="list, show, search and export saved conversations",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+                       description="The conversations the chat saved: list or search them,\n"
+                                   "print one with its sources, export it as Markdown, rename\n"
+                                   "or delete it.")
+    p.add_argument("action", nargs="?", default="list",
+                   choices=["list", "show", "export", "rename", "delete"],
+                   help="what to do (default: list)")
+    p.add_argument("id", nargs="?", type=int, help="conversation number (see the list)")
+    p.add_argument("title", nargs="?", help="with rename: the new title")
+    p.add_argument("--search", metavar="WORDS", help="with list: only conversations holding WORDS")
+    p.add_argument("--corpus", metavar="DIR",
+                   help="with list: only conversations about this corpus directory")
+    p.add_argument("-n", type=int, default=20, metavar="N",
+                   help="with list: at most N conversations (default 20; 0 for all)")
+    p.add_argument("-o", "--output", metavar="FILE", help="with export: where to write (- for stdout)")
+    p.add_argument("--yes", action="store_true", help="with delete: really delete")
+    p.add_argument("--json", action="store_true", help="print JSON (list and show)")
+
+
+def cmd_history(args) -> int:
+    from .conversations import ChatStore
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    store = ChatStore(settings.resolved_data_dir)
+    try:
+        if args.action == "list":
+            return _list(store, args)
+        if args.id is None:
+            raise SanadError(f"Give the conversation's number: sanad history {args.action} ID "
+                             "(`sanad history` lists them).")
+        conversation = store.get(args.id)
+        if conversation is None:
+            raise SanadError(f"There is no saved conversation #{args.id} in "
+                             f"{store.path}; `sanad history` lists them.")
+        return ACTIONS[args.action](store, conversation, args, settings)
+    finally:
+        store.close()
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def _list(store, args) -> int:
+    corpus = str(Path(args.corpus).resolve()) if args.corpus else None
+    if not store.path.exists():
+        found = []
+    elif args.search:
+        found = store.search(args.search, corpus)
+    else:
+        found = store.conversations(corpus)
+    found = [c for c in found if c.messages]
+    if args.n > 0:
+        found = found[:args.n]
+    if args.json:
+        print(json.dumps([{"id": c.id, "title": c.title, "corpus": c.corpus,
+                           "created": _when(c.created), "updated": _when(c.updated),
+                           "questions": c.messages} for c in found],
+                         ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        what = f" holding “{args.search}”" if args.search else ""
+        print(f"No saved conversation{what}.", file=sys.stderr)
+        return 0
+    for c in found:
+        plural = "" if c.messages == 1 else "s"
+        print(f"#{c.id:<4} {_when(c.updated)}  {c.messages:>3} question{plural:<1}  {c.title}")
+    return 0
+
+
+def _show(store, conversation, args, settings) -> int:
+    from .cli import print_answer
+
+    answers = store.answers(conversation.id)
+    if args.json:
+        print(json.dumps({"id": conversation.id, "title": conversation.title,
+                          "corpus": conversation.corpus, "created": _when(conversation.created),
+                          "updated": _when(conversation.updated),
+                          "answers": [a.to_dict() for a in answers]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    print(f"# {conversation.title}  (#{conversation.id}, {_when(conversation.updated)}, "
+          f"corpus {conversation.corpus})")
+    for number, answer in enumerate(answers, 1):
+        print(f"\n## {number}. {answer.question}")
+        print_answer(answer)
+    return 0
+
+
+def _export(store, conversation, args, settings) -> int:
+    from .conversations import conversation_markdown, export_path
+
+    text = conversation_markdown(conversation.title, store.answers(conversation.id),
+                                 conversation.corpus)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.output) if args.output else export_path(settings.resolved_export_dir,
+                                                             conversation.id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SanadError(f"The conversation could not be exported to {path}: {exc}.") from exc
+    print(f"Exported conversation #{conversation.id} to {path.resolve()}.")
+    return 0
+
+
+def _rename(store, conversation, args, settings) -> int:
+    try:
+        title = store.rename(conversation.id, args.title or "")
+    except ValueError as exc:
+        raise SanadError(f"{exc} Usage: sanad history rename ID \"new title\".") from exc
+    print(f"Conversation #{conversation.id} is now “{title}”.")
+    return 0
+
+
+def _delete(store, conversation, args, settings) -> int:
+    if not args.yes:
+        raise SanadError(f"Deleting conversation #{conversation.id} (“{conversation.title}”) "
+                         "cannot be undone; add --yes to delete it.")
+    store.delete(conversation.id)
+    print(f"Deleted conversation #{conversation.id}.")
+    return 0
+
+
+ACTIONS = {"show": _show, "export": _export, "rename": _rename, "delete": _delete}
