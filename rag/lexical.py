@@ -34,6 +34,11 @@ FORMAT = 1
 # Words brought in from the conversation (a follow-up's carried context) steer the search but
 # may not outvote the words the person typed: their idf mass is held to this share of theirs.
 CONTEXT_SHARE = 0.5
+# Sentence vectors above this size are sorted and merged into an unnamed temporary file, not
+# memory: at a million passages they are ~8 GB (1,024-d hashing vectors), and an update holds
+# them beside Chroma's own vector indexes.
+IN_MEMORY_BYTES = 256 * 2**20
+_ROWS = 8192  # rows copied at a time
 
 
 class BM25:
@@ -235,20 +240,21 @@ class SentenceVectors:
         if not rows:
             return cls(np.array([], "U20"), np.array([], "U1"),
                        np.zeros((0, dimension), dtype=np.float32))
-        return cls._sorted(np.array([r[0] for r in rows], dtype=str),
-                           np.array([r[1] for r in rows], dtype=str),
-                           np.stack([np.asarray(r[2], dtype=np.float32) for r in rows]))
-
-    @classmethod
-    def _sorted(cls, ids: np.ndarray, sources: np.ndarray, vectors: np.ndarray
-                ) -> "SentenceVectors":
+        ids = np.array([r[0] for r in rows], dtype=str)
         order = np.argsort(ids, kind="stable")
-        return cls(ids[order], sources[order], vectors[order])
+        vectors = _buffer((len(rows), len(rows[0][2])))
+        for at in range(0, len(order), _ROWS):
+            vectors[at:at + _ROWS] = [rows[i][2] for i in order[at:at + _ROWS]]
+        return cls(ids[order], np.array([r[1] for r in rows], dtype=str)[order], vectors)
 
     def without(self, sources: set[str]) -> "SentenceVectors":
-        keep = ~np.isin(self.sources, list(sources)) if sources else np.ones(len(self.ids), bool)
-        return SentenceVectors(np.asarray(self.ids)[keep], np.asarray(self.sources)[keep],
-                               np.asarray(self.vectors)[keep])
+        """These files' rows removed (no copy when there are none)."""
+        keep = ~np.isin(self.sources, list(sources)) if sources else None
+        if keep is None or keep.all():
+            return self
+        kept = np.flatnonzero(keep)
+        return SentenceVectors(np.asarray(self.ids)[kept], np.asarray(self.sources)[kept],
+                               _gather([self.vectors], kept, self._beside()))
 
     def joined(self, other: "SentenceVectors") -> "SentenceVectors":
         if not len(other.ids):
@@ -257,9 +263,15 @@ class SentenceVectors:
             raise ValueError("sentence vectors of two sizes")
         if not len(self.ids):
             return other
-        return SentenceVectors._sorted(np.concatenate([self.ids, other.ids]),
-                                       np.concatenate([self.sources, other.sources]),
-                                       np.concatenate([self.vectors, other.vectors]))
+        ids = np.concatenate([self.ids, other.ids])
+        order = np.argsort(ids, kind="stable")
+        return SentenceVectors(ids[order], np.concatenate([self.sources, other.sources])[order],
+                               _gather([self.vectors, other.vectors], order, self._beside()))
+
+    def _beside(self) -> Path | None:
+        """Where a large copy of these vectors may be spilled: beside the saved index."""
+        name = getattr(self.vectors, "filename", None)
+        return Path(name).parent.parent if name else None
 
     def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not len(self.ids) or not ids:
@@ -280,6 +292,32 @@ class SentenceVectors:
         if not all((path / name).exists() for name in cls.FILES):
             return None
         return cls(*(np.load(path / name, mmap_mode="r") for name in cls.FILES))
+
+
+def _buffer(shape: tuple[int, int], spill: Path | None = None) -> np.ndarray:
+    """A float32 array: in memory, or mapped on an unnamed file (freed when dropped) when it
+    is larger than IN_MEMORY_BYTES."""
+    if shape[0] * shape[1] * 4 <= IN_MEMORY_BYTES:
+        return np.empty(shape, dtype=np.float32)
+    with tempfile.TemporaryFile(dir=spill if spill and spill.is_dir() else None) as handle:
+        handle.truncate(shape[0] * shape[1] * 4)
+        return np.memmap(handle, dtype=np.float32, mode="r+", shape=shape)
+
+
+def _gather(parts: Sequence[np.ndarray], rows: np.ndarray, spill: Path | None = None
+            ) -> np.ndarray:
+    """`np.concatenate(parts)[rows]`, a block of rows at a time (parts may be memory-mapped)."""
+    starts = np.cumsum([0] + [len(p) for p in parts])
+    out = _buffer((len(rows), parts[0].shape[1]), spill)
+    for at in range(0, len(rows), _ROWS):
+        block, target = rows[at:at + _ROWS], out[at:at + _ROWS]
+        for part, lo, hi in zip(parts, starts[:-1], starts[1:]):
+            mine = (block >= lo) & (block < hi)
+            if mine.all():
+                target[:] = part[block - lo]
+            elif mine.any():
+                target[mine] = part[block[mine] - lo]
+    return out
 
 
 def open_lexical(store) -> BM25:
