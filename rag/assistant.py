@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Sequence
 
 from . import extractive, followup
 from .analysis import INVISIBLE
-from .errors import LLMError, QuestionError
+from .errors import ConfigError, LLMError, QuestionError
 from .loading import load_document
 from .query import Query
 from .settings import Settings
@@ -26,6 +26,10 @@ MAX_QUESTION_CHARS = 2000
 
 def _turns(history: History | None) -> list[Turn]:
     return [h.as_turn() if isinstance(h, Answer) else h for h in (history or [])]
+
+
+NO_MODEL_SERVER = ("No chat model server is configured: set OPENAI_BASE_URL (a local server) "
+                   "or OPENAI_API_KEY (OpenAI), see README.md.")
 
 
 class Assistant:
@@ -98,6 +102,29 @@ class Assistant:
     @property
     def mode(self) -> str:
         return "llm" if self.settings.llm_enabled else "offline"
+
+    @property
+    def can_use_model(self) -> bool:
+        """A chat model server is configured (a base URL or an API key), offline or not."""
+        return bool(self.settings.api_key or self.settings.base_url)
+
+    def models(self) -> list[str]:
+        """The chat models the configured server offers (`GET /models`)."""
+        from . import llm
+
+        if not self.can_use_model:
+            raise ConfigError(NO_MODEL_SERVER)
+        return llm.list_models(self.settings)
+
+    def use_model(self, model: str | None) -> None:
+        """Answer with chat model `model` from now on, or offline (extractively) with None.
+        The index and retrieval stay as they are."""
+        if model is None:
+            self.settings = self.settings.replace(offline=True)
+            return
+        if not self.can_use_model:
+            raise ConfigError(NO_MODEL_SERVER)
+        self.settings = self.settings.replace(model=model, offline=False)
 
     def document(self, source: str) -> Document:
         """The corpus file a citation names, decoded exactly as it was indexed."""

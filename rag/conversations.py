@@ -259,20 +259,26 @@ def conversation_markdown(title: str, answers: Sequence[Answer], corpus: str = "
         meta += f" · corpus `{corpus}`"
     out += [f"_{meta}._", ""]
     for number, answer in enumerate(answers, 1):
-        out += [f"## {number}. {answer.question}", ""]
-        if answer.rewritten:
-            out += [f"_Searched: {answer.query}_", ""]
-        out += [answer.text.strip(), ""]
-        for note in answer.notes:
-            out += [f"> Note: {note}", ""]
-        if answer.citations:
-            out += ["**Sources**", ""]
-            out += [f"- {citation_line(c)}" for c in answer.citations]
-            out.append("")
-        if answer.dropped_markers:
-            markers = ", ".join(f"[{m}]" for m in answer.dropped_markers)
-            out += [f"_Markers without a source, removed: {markers}._", ""]
+        out += [f"## {number}. {answer.question}", "", answer_markdown(answer), ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def answer_markdown(answer: Answer) -> str:
+    """One answer with its notes and numbered sources (what the chat copies, and exports)."""
+    out = []
+    if answer.rewritten:
+        out += [f"_Searched: {answer.query}_", ""]
+    out += [answer.text.strip(), ""]
+    for note in answer.notes:
+        out += [f"> Note: {note}", ""]
+    if answer.citations:
+        out += ["**Sources**", ""]
+        out += [f"- {citation_line(c)}" for c in answer.citations]
+        out.append("")
+    if answer.dropped_markers:
+        markers = ", ".join(f"[{m}]" for m in answer.dropped_markers)
+        out += [f"_Markers without a source, removed: {markers}._", ""]
+    return "\n".join(out).rstrip()
 
 
 def export_path(directory: Path, conversation_id: int | None, when: datetime | None = None) -> Path:

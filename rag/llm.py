@@ -55,6 +55,25 @@ def chat_model(settings: Settings, *, streaming: bool = True):
                       use_responses_api=False)
 
 
+def list_models(settings: Settings) -> list[str]:
+    """The model names the configured server offers (`GET /models`), sorted; for choosing a
+    model in the chat. Failures are the same one-sentence `LLMError`s as answering."""
+    if not settings.api_key and _is_openai_host(settings):
+        raise LLMAuthError("OPENAI_API_KEY is not set: the OpenAI API needs a key "
+                           "(local servers such as Ollama or vLLM do not).")
+    from openai import OpenAI
+
+    client = OpenAI(base_url=settings.base_url or OPENAI_URL,
+                    api_key=settings.api_key or LOCAL_KEY, timeout=settings.timeout_s,
+                    max_retries=0)
+    try:
+        return sorted({m.id for m in client.models.list()})
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
+        raise translate(exc, settings) from exc
+    finally:
+        client.close()
+
+
 def answer_chain(settings: Settings):
     """prompt | model: the LCEL chain that answers from numbered passages."""
     from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder

@@ -122,8 +122,14 @@ class SanadApp(App):
         yield SystemCommand("Export conversation to Markdown", "Answers with their citations "
                             f"and quotes, written to {self.export_dir} (ctrl+s)",
                             chat("export"))
-        yield SystemCommand("Copy last answer", "Copy the last answer's text (ctrl+y)",
+        yield SystemCommand("Copy answer", "Copy the selected answer with its sources (ctrl+y)",
                             chat("copy_answer"))
+        yield SystemCommand("Edit the last question", "Put it back in the input; Enter asks it "
+                            "in place of the old one (f2)", chat("edit_last"))
+        yield SystemCommand("Regenerate the last answer", "Answer the last question again "
+                            "(ctrl+g)", chat("regenerate"))
+        yield SystemCommand("Choose the model", "A chat model the server offers, or offline "
+                            "answers (ctrl+l)", chat("choose_model"))
         yield SystemCommand("Help: keys", "Every key of sanad (f1)", self.action_help)
 
     def on_unmount(self) -> None:

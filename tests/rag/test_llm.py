@@ -365,3 +365,25 @@ def test_langchain_openai_is_not_imported_until_a_model_is_called():
             "print('langchain_openai' in sys.modules, 'openai' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_server_lists_its_models_and_the_assistant_switches(llm_server, llm_settings):
+    from rag import Assistant
+    from rag.errors import ConfigError, LLMConnectionError
+    from rag.llm import list_models
+
+    assert list_models(llm_settings) == ["test-model"]
+    assistant = Assistant(llm_settings.replace(offline=True))
+    assert assistant.mode == "offline" and assistant.models() == ["test-model"]
+    assistant.use_model("test-model")
+    assert assistant.mode == "llm" and assistant.settings.model == "test-model"
+    assistant.use_model(None)
+    assert assistant.mode == "offline"
+    with pytest.raises(LLMConnectionError, match="Could not connect"):
+        list_models(llm_settings.replace(base_url=f"http://127.0.0.1:{closed_port()}/v1"))
+    bare = Assistant(llm_settings.replace(base_url=None, api_key=None))
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
+        bare.models()
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
+        bare.use_model("test-model")
+    bare.use_model(None)  # offline needs no server

@@ -97,6 +97,24 @@ class FakeAssistant:
         self.changed: list[str] = []  # corpus files changed since indexing (scripted)
         self.index_calls = 0
         self.streamed = 0  # TextDelta events handed out
+        self.server_models: list[str] | Exception | None = None  # None: no server configured
+
+    @property
+    def can_use_model(self) -> bool:
+        return self.server_models is not None
+
+    def models(self) -> list[str]:
+        if isinstance(self.server_models, Exception):
+            raise self.server_models
+        return list(self.server_models or [])
+
+    def use_model(self, model: str | None) -> None:
+        if model is None:
+            self.settings, self.mode = self.settings.replace(offline=True), "offline"
+        else:
+            self.settings = self.settings.replace(model=model, offline=False,
+                                                  base_url="http://127.0.0.1:11434/v1")
+            self.mode = "llm"
 
     def has_index(self) -> bool:
         return self.indexed
@@ -155,7 +173,7 @@ class Script:
     """The scripted corpus and answers, for tests to compare against (use the `script` fixture)."""
 
     DOCUMENTS = DOCUMENTS
-    TEXT_A, TEXT_B, QUOTE_A = TEXT_A, TEXT_B, QUOTE_A
+    TEXT_A, TEXT_B, QUOTE_A, TITLE_A = TEXT_A, TEXT_B, QUOTE_A, TITLE_A
     SOURCE_A, SOURCE_B = SOURCE_A, SOURCE_B
     ANSWER_TEXT, FOLLOW_UP_TEXT = ANSWER_TEXT, FOLLOW_UP_TEXT
     make_answer = staticmethod(make_answer)

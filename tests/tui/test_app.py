@@ -279,15 +279,24 @@ def test_export_writes_the_conversation_as_markdown(make_app, ui, settings, scri
     assert "ﻛ" not in text  # never shaped: logical text only
 
 
-def test_copy_last_answer_copies_logical_text(make_app, ui, script):
+def test_copy_the_selected_answer_with_its_sources_as_logical_text(make_app, ui, script):
     app = make_app(rtl="on")
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
             await ui.ready(pilot)
             await ui.ask(pilot, QUESTION)
-            await pilot.press("ctrl+y")
-            assert app.clipboard == script.ANSWER_TEXT
+            await ui.ask(pilot, "ومن أعلن ذلك؟")
+            await pilot.press("ctrl+y")  # the last answer is selected after it arrives
+            assert app.clipboard.startswith("_Searched: ")
+            assert script.FOLLOW_UP_TEXT in app.clipboard
+            assert script.ANSWER_TEXT not in app.clipboard
+            await pilot.press("ctrl+up", "ctrl+y")  # an earlier answer, selected
+            copied = app.clipboard
+            assert copied.startswith(script.ANSWER_TEXT + "\n\n**Sources**\n")
+            assert f"[1] الجزيرة — {script.TITLE_A}, `{script.SOURCE_A}`" in copied
+            assert script.QUOTE_A in copied and "ﻛ" not in copied  # never shaped
+            assert "Copied answer 1 with its 2 sources." in notifications(app)
 
     run(scenario())
 
@@ -408,15 +417,15 @@ def test_help_lists_every_key_and_the_palette_has_the_commands(make_app, ui):
             assert isinstance(app.screen, HelpScreen)
             keys = {key for key, _ in app.screen.rows}
             for key in ("escape", "ctrl+n", "ctrl+o", "ctrl+r", "ctrl+b", "ctrl+t", "ctrl+s",
-                        "ctrl+y", "ctrl+up", "ctrl+down", "f1"):
+                        "ctrl+y", "ctrl+up", "ctrl+down", "f1", "f2", "ctrl+g", "ctrl+l"):
                 assert key in keys
             await pilot.press("escape")
             assert app.screen is app.chat
             titles = {c.title for c in app.get_system_commands(app.screen)}
             assert {"New conversation", "Conversations", "Re-index the corpus",
                     "Toggle sources panel", "Toggle RTL display",
-                    "Export conversation to Markdown", "Copy last answer",
-                    "Help: keys"} <= titles
+                    "Export conversation to Markdown", "Copy answer", "Edit the last question",
+                    "Regenerate the last answer", "Choose the model", "Help: keys"} <= titles
             await pilot.press("ctrl+b")
             assert not app.chat.sources.display or app.chat.has_class("-no-sources")
             await pilot.pause()

@@ -26,7 +26,7 @@ from ..widgets.indexing import IndexPanel
 from ..widgets.sources import SourcesPanel
 from ..widgets.status import StatusLine, mode_label
 from ..workers import acquire, relay
-from .chat_actions import WELCOME, AnswerActions, ConversationActions
+from .chat_actions import WELCOME, AnswerActions, ConversationActions, TurnActions
 
 EMPTY_QUESTION = "The question is empty; type a question in Arabic or English."
 
@@ -37,9 +37,10 @@ class Pending:
     question: str
     question_view: QuestionView
     answer_view: AnswerView
+    replaces_last: bool = False
 
 
-class ChatScreen(ConversationActions, AnswerActions, Screen):
+class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
     """Talk to the corpus."""
 
     BINDINGS = [
@@ -52,7 +53,13 @@ class ChatScreen(ConversationActions, AnswerActions, Screen):
         Binding("ctrl+s", "export", "Export",
                 tooltip="Export the conversation to a Markdown file"),
         Binding("ctrl+y", "copy_answer", "Copy", show=False,
-                tooltip="Copy the last answer to the clipboard"),
+                tooltip="Copy the selected answer, with its sources, to the clipboard"),
+        Binding("f2", "edit_last", "Edit", show=False,
+                tooltip="Edit the last question; Enter asks it again in place of the old one"),
+        Binding("ctrl+g", "regenerate", "Regenerate", show=False,
+                tooltip="Answer the last question again (e.g. after choosing another model)"),
+        Binding("ctrl+l", "choose_model", "Model", show=False,
+                tooltip="Choose the chat model, or answer offline"),
         Binding("ctrl+r", "reindex", "Re-index", show=False,
                 tooltip="Re-index the corpus (with a progress bar)"),
         Binding("pageup", "scroll_log(-1)", "Scroll up", show=False,
@@ -71,6 +78,7 @@ class ChatScreen(ConversationActions, AnswerActions, Screen):
         self.selected: int | None = None
         self.conversation_id: int | None = None
         self.pending: Pending | None = None
+        self.editing = False  # the input holds the last question, to be asked in its place
         self._request = 0
 
     # -- layout ----------------------------------------------------------------------------
@@ -162,14 +170,21 @@ class ChatScreen(ConversationActions, AnswerActions, Screen):
                         severity="warning")
             return
         self.input.value = ""
+        replace, self.editing = self.editing and bool(self.answers), False
+        self.send(question, replace)
+
+    def send(self, question: str, replace: bool = False) -> None:
+        """Ask `question`; with `replace`, its answer takes the last turn's place when it
+        arrives (the last turn stays until then: a cancelled or failed retry loses nothing)."""
         self._remove_welcome()
         self._request += 1
+        history = list(self.answers[:-1] if replace else self.answers)
         question_view = QuestionView(question)
-        answer_view = AnswerView(question, len(self.answers))
-        self.pending = Pending(self._request, question, question_view, answer_view)
+        answer_view = AnswerView(question, len(history))
+        self.pending = Pending(self._request, question, question_view, answer_view, replace)
         self.log_view.mount_all([question_view, answer_view])
         self.log_view.anchor()
-        self._stream(self._request, question, list(self.answers))
+        self._stream(self._request, question, history)
 
     @work(thread=True, exclusive=True, group="answer", exit_on_error=False)
     def _stream(self, request: int, question: str, history: list[Answer]) -> None:
@@ -202,6 +217,8 @@ class ChatScreen(ConversationActions, AnswerActions, Screen):
 
     def _finish(self, pending: Pending, answer: Answer) -> None:
         self.pending = None
+        if pending.replaces_last:
+            self.drop_last_turn()
         pending.answer_view.finish(answer)
         self.answers.append(answer)
         self.status.set_latency(answer.timings.get("total"))
@@ -236,12 +253,17 @@ class ChatScreen(ConversationActions, AnswerActions, Screen):
         if restore and not self.input.value.strip():
             self.input.value = pending.question
             self.input.cursor_position = len(pending.question)
+            self.editing = pending.replaces_last  # Enter retries in the same place
         self.input.focus()
 
     def action_cancel(self) -> None:
         if self.pending is not None:
             self._drop_pending(restore=True)
             self.notify("Cancelled; the question is back in the input.")
+        elif self.editing:
+            self.editing = False
+            self.input.value = ""
+            self.notify("The last question stays as it was.")
         elif self.focused is not self.input:
             self.input.focus()
 

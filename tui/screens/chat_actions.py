@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import sqlite3
 
+from rag.conversations import answer_markdown, conversation_markdown, export_path
 from rag.errors import SanadError
 from rag.types import Answer
 from rich.text import Text
 from textual import work
 
-from rag.conversations import conversation_markdown, export_path
 from ..markdown import Block
 from ..messages import DocumentLoaded
 from ..widgets.bidi import BidiText
 from ..widgets.chat import AnswerView, QuestionView
+from ..widgets.status import mode_label
 
 WELCOME = [
     Block(Text("Ask about the articles of the corpus, in Arabic or English. Answers cite "
@@ -162,7 +163,8 @@ class ConversationActions:
                 self.action_new_conversation()  # the open one was deleted
 
         self.app.push_screen(ConversationsScreen(conversations, self.conversation_id,
-                                                 self.app.rtl_enabled), chosen)
+                                                 self.app.rtl_enabled, self.app.corpus_key),
+                             chosen)
 
     def conversation_title(self) -> str:
         return self.answers[0].question if self.answers else "sanad conversation"
@@ -184,9 +186,84 @@ class ConversationActions:
         self.notify(f"Exported {len(self.answers)} answers to {path.resolve()}.")
 
     def action_copy_answer(self) -> None:
+        """Copy the selected answer (ctrl+↑/↓ or a click selects one), with its sources."""
         if not self.answers:
             self.notify("There is no answer to copy yet.", severity="warning")
             return
-        text = self.answers[-1].text
-        self.app.copy_to_clipboard(text)
-        self.notify(f"Copied the last answer ({len(text)} characters).")
+        index = self.selected if self.selected is not None else len(self.answers) - 1
+        answer = self.answers[index]
+        self.app.copy_to_clipboard(answer_markdown(answer))
+        sources = len(answer.citations)
+        self.notify(f"Copied answer {index + 1} with its {sources} source"
+                    f"{'' if sources == 1 else 's'}.")
+
+
+class TurnActions:
+    """Edit and resend the last question, regenerate the last answer, choose the model."""
+
+    def drop_last_turn(self) -> None:
+        """Remove the last question and answer: from the log, the list and the store."""
+        if not self.answers:
+            return
+        index = len(self.answers) - 1
+        for view in self.log_view.answers():
+            if view.index == index and view.done:
+                children = list(self.log_view.children)
+                at = children.index(view)
+                if at > 0 and isinstance(children[at - 1], QuestionView):
+                    children[at - 1].remove()
+                view.remove()
+                break
+        self.answers.pop()
+        if self.selected is not None and self.selected >= len(self.answers):
+            self.selected = None
+        if self.conversation_id is not None:
+            try:
+                self.app.store.drop_last(self.conversation_id)
+            except sqlite3.Error as exc:
+                self.notify(f"The conversation could not be saved: {exc}.", severity="error")
+
+    def _busy(self) -> bool:
+        if self.pending is not None:
+            self.notify("An answer is being written; wait for it or press Esc first.",
+                        severity="warning")
+            return True
+        if not self.answers:
+            self.notify("Ask a question first.", severity="warning")
+            return True
+        return False
+
+    def action_edit_last(self) -> None:
+        if self._busy():
+            return
+        question = self.answers[-1].question
+        self.input.value = question
+        self.input.cursor_position = len(question)
+        self.input.focus()
+        self.editing = True
+        self.notify("Edit the last question; Enter asks it in place of the old one, "
+                    "Esc keeps the old one.")
+
+    def action_regenerate(self) -> None:
+        if self._busy() or self.indexing:
+            return
+        self.editing = False
+        self.send(self.answers[-1].question, replace=True)
+
+    def action_choose_model(self) -> None:
+        from .models import ModelScreen
+
+        def chosen(choice: tuple[str | None] | None) -> None:
+            if choice is None:
+                return
+            try:
+                self.app.assistant.use_model(choice[0])
+            except SanadError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            label = mode_label(self.app.assistant.settings, self.app.assistant.mode)
+            self.status.mode = label
+            self.notify(f"Answers now come from {label}; ctrl+g answers the last question "
+                        "again.")
+
+        self.app.push_screen(ModelScreen(self.app.assistant), chosen)

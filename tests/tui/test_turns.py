@@ -1,0 +1,200 @@
+"""Edit and resend, regenerate, rename and search conversations, choose the model: what oterm,
+Elia and `llm` users expect, driven by Textual's Pilot at a wide size and at 80×24."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rag.errors import LLMConnectionError
+from textual.widgets import Input, OptionList
+
+from tui.screens.conversations import ConversationsScreen
+from tui.screens.models import ModelScreen
+from tui.screens.text_input import TextScreen
+
+QUESTION = "ما الدولة التي انضمت إلى الاتفاقات الإبراهيمية؟"
+SIZES = [(110, 32), (80, 24)]
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def notifications(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def option_texts(options: OptionList) -> list[str]:
+    out = []
+    for i in range(options.option_count):
+        prompt = options.get_option_at_index(i).prompt
+        out.append(prompt.plain(80) if hasattr(prompt, "plain") else str(prompt))
+    return out
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_edit_the_last_question_and_ask_it_in_its_place(make_app, ui, size):
+    app = make_app(rtl="on")
+
+    async def scenario():
+        async with app.run_test(size=size) as pilot:
+            await ui.ready(pilot)
+            await pilot.press("f2")
+            assert "Ask a question first." in notifications(app)
+            await ui.ask(pilot, QUESTION)
+            await ui.ask(pilot, "ومن أعلن ذلك؟")
+            chat = app.chat
+            await pilot.press("f2")
+            assert chat.input.value == "ومن أعلن ذلك؟" and chat.editing
+            await pilot.press("escape")  # Esc keeps the old question
+            assert not chat.editing and chat.input.value == ""
+            assert [a.question for a in chat.answers] == [QUESTION, "ومن أعلن ذلك؟"]
+            await pilot.press("f2")
+            chat.input.value = "ومن أعلن الانضمام؟"
+            await pilot.press("enter")
+            await ui.until(pilot, lambda: chat.pending is None)
+            await pilot.pause()
+            assert [a.question for a in chat.answers] == [QUESTION, "ومن أعلن الانضمام؟"]
+            # asked with the history before the replaced turn, and the log shows two turns
+            assert app.assistant.calls[-1][0] == "ومن أعلن الانضمام؟"
+            assert [a.question for a in app.assistant.calls[-1][1]] == [QUESTION]
+            assert [v.question for v in chat.log_view.answers()] == [QUESTION, "ومن أعلن الانضمام؟"]
+            assert [v.index for v in chat.log_view.answers()] == [0, 1]
+            saved = app.store.answers(chat.conversation_id)
+            assert [a.question for a in saved] == [QUESTION, "ومن أعلن الانضمام؟"]
+
+    run(scenario())
+
+
+def test_regenerate_replaces_the_last_answer_only_when_the_new_one_arrives(make_app, ui):
+    app = make_app(rtl="on", delay=0.05)
+
+    async def scenario():
+        async with app.run_test(size=(110, 32)) as pilot:
+            await ui.ready(pilot)
+            await pilot.press("ctrl+g")
+            assert "Ask a question first." in notifications(app)
+            await ui.ask(pilot, QUESTION)
+            chat = app.chat
+            await pilot.press("ctrl+g")
+            await ui.until(pilot, lambda: app.assistant.streamed > 0 and chat.pending)
+            await pilot.press("escape")  # cancelled: the old answer is still there
+            await pilot.pause()
+            assert [a.question for a in chat.answers] == [QUESTION]
+            assert len(chat.log_view.answers()) == 1
+            assert len(app.store.answers(chat.conversation_id)) == 1
+            chat.input.value = ""
+            await pilot.press("ctrl+g")
+            await ui.until(pilot, lambda: chat.pending is None, timeout=10)
+            await pilot.pause()
+            assert len(app.assistant.calls) == 3 and app.assistant.calls[-1] == (QUESTION, [])
+            assert [a.question for a in chat.answers] == [QUESTION]
+            assert len(chat.log_view.answers()) == 1 and chat.selected == 0
+            assert len(app.store.answers(chat.conversation_id)) == 1
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_search_and_rename_conversations(make_app, ui, size):
+    async def scenario():
+        app = make_app(rtl="off")  # the list's text in logical order, to read it back
+        async with app.run_test(size=size) as pilot:
+            await ui.ready(pilot)
+            await ui.ask(pilot, QUESTION)
+            first = app.chat.conversation_id
+            await pilot.press("ctrl+n")
+            await ui.ask(pilot, "كم عدد سكان أستانا؟")
+            await pilot.press("ctrl+o")
+            await ui.until(pilot, lambda: isinstance(app.screen, ConversationsScreen))
+            screen = app.screen
+            options = screen.query_one(OptionList)
+            assert options.option_count == 2
+            await pilot.press(*"الدولة التي")  # typing in the list searches
+            await pilot.pause()
+            assert screen.query_one(Input).value == "الدولة التي"
+            assert [c.id for c in screen.conversations] == [first]
+            await pilot.press(*" لا شيء")
+            await pilot.pause()
+            assert option_texts(options) == ["No conversation holds these words."]
+            screen.query_one(Input).value = ""
+            await pilot.pause()
+            assert options.option_count == 2
+            await pilot.press("enter")  # from the search box to the list
+            options.highlighted = [c.id for c in screen.conversations].index(first)
+            await pilot.press("f2")
+            await ui.until(pilot, lambda: isinstance(app.screen, TextScreen))
+            field = app.screen.query_one(Input)
+            assert field.value == QUESTION
+            field.value = "  علاقات كازاخستان  "
+            await pilot.press("enter")
+            await ui.until(pilot, lambda: isinstance(app.screen, ConversationsScreen))
+            assert app.store.get(first).title == "علاقات كازاخستان"
+            assert any("علاقات كازاخستان" in t for t in option_texts(options))
+            await pilot.press("f2")
+            await ui.until(pilot, lambda: isinstance(app.screen, TextScreen))
+            await pilot.press("escape")  # cancelled: the title stays
+            await pilot.pause()
+            assert app.store.get(first).title == "علاقات كازاخستان"
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_choose_a_model_from_the_server_or_offline_shown_in_the_status_line(make_app, ui,
+                                                                            size):
+    app = make_app(rtl="on")
+    app.assistant.server_models = ["llama3.1", "qwen2.5"]
+
+    async def scenario():
+        async with app.run_test(size=size) as pilot:
+            await ui.ready(pilot)
+            chat = app.chat
+            assert chat.status.mode == "offline"
+            await pilot.press("ctrl+l")
+            await ui.until(pilot, lambda: isinstance(app.screen, ModelScreen))
+            options = app.screen.query_one(OptionList)
+            await ui.until(pilot, lambda: "  qwen2.5" in option_texts(options))
+            assert option_texts(options)[0].startswith("● offline")
+            await pilot.press("down", "down", "enter")
+            await ui.until(pilot, lambda: not isinstance(app.screen, ModelScreen))
+            assert app.assistant.mode == "llm" and app.assistant.settings.model == "qwen2.5"
+            assert chat.status.mode == "qwen2.5@127.0.0.1:11434"
+            await pilot.press("ctrl+l")
+            await ui.until(pilot, lambda: isinstance(app.screen, ModelScreen))
+            options = app.screen.query_one(OptionList)
+            await ui.until(pilot, lambda: "● qwen2.5" in option_texts(options))
+            await pilot.press("escape")  # closed unchanged
+            await pilot.pause()
+            assert app.assistant.mode == "llm"
+            await pilot.press("ctrl+l")
+            await ui.until(pilot, lambda: isinstance(app.screen, ModelScreen))
+            await pilot.press("enter")  # the first option: offline
+            await ui.until(pilot, lambda: not isinstance(app.screen, ModelScreen))
+            assert app.assistant.mode == "offline" and chat.status.mode == "offline"
+
+    run(scenario())
+
+
+def test_the_model_list_says_why_it_is_short(make_app, ui):
+    app = make_app(rtl="on")
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ui.ready(pilot)
+            await pilot.press("ctrl+l")  # no server configured
+            await ui.until(pilot, lambda: isinstance(app.screen, ModelScreen))
+            texts = option_texts(app.screen.query_one(OptionList))
+            assert any("No chat model server is configured" in t for t in texts)
+            await pilot.press("escape")
+            app.assistant.server_models = LLMConnectionError(
+                "Could not connect to the model server at http://127.0.0.1:9/v1.")
+            await pilot.press("ctrl+l")
+            await ui.until(pilot, lambda: isinstance(app.screen, ModelScreen))
+            options = app.screen.query_one(OptionList)
+            await ui.until(pilot, lambda: any("Could not connect" in t
+                                              for t in option_texts(options)))
+            assert f"  {app.assistant.settings.model}" in option_texts(options)
+
+    run(scenario())
