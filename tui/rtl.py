@@ -315,21 +315,42 @@ class Line:
     rtl: bool
 
 
+def _has_strong(text: str) -> bool:
+    return any(unicodedata.bidirectional(ch) in ("L", "R", "AL") for ch in text)
+
+
 def layout(paragraph: Text, width: int, enabled: bool, *, prefix: str = "",
            rtl: bool | None = None) -> list[Line]:
-    """Lay out one paragraph (logical text, no newlines) in `width` cells.
+    """Lay out one paragraph of logical text in `width` cells.
 
     `prefix` (a bullet, a list number) starts the first line and indents the others; in a
-    right-to-left paragraph it is on the right, where an Arabic reader starts.
+    right-to-left paragraph it is on the right, where an Arabic reader starts. Line breaks
+    (a question typed on several lines) end bidi paragraphs (UAX #9 P1): each line after one
+    takes its own direction, falling back on the paragraph's when it has no letters.
     """
     if rtl is None:
         rtl = direction(paragraph.plain) == "rtl"
+    if "\n" not in paragraph.plain:
+        return _layout(paragraph, 0, width, enabled, prefix, " " * cell_len(prefix), rtl)
+    lines: list[Line] = []
+    start = 0
+    for number, part in enumerate(paragraph.plain.split("\n")):
+        piece = paragraph[start:start + len(part)]
+        part_rtl = direction(part) == "rtl" if _has_strong(part) else rtl
+        lead = prefix if number == 0 else " " * cell_len(prefix)
+        lines += _layout(piece, start, width, enabled, lead, " " * cell_len(prefix), part_rtl)
+        start += len(part) + 1
+    return lines
+
+
+def _layout(paragraph: Text, offset: int, width: int, enabled: bool, prefix: str,
+            indent_text: str, rtl: bool) -> list[Line]:
     indent = cell_len(prefix)
     inner = max(1, width - indent)
     lines: list[Line] = []
     for number, (start, end) in enumerate(wrap_spans(paragraph.plain, inner)):
         piece = paragraph[start:end]
-        lead = prefix if number == 0 else " " * indent
+        lead = prefix if number == 0 else indent_text
         if not enabled:
             shown = Text(lead, end="", no_wrap=True) + piece
         elif rtl:
@@ -343,7 +364,7 @@ def layout(paragraph: Text, width: int, enabled: bool, *, prefix: str = "",
             shown = Text(lead) + visual_line(piece, False)
         shown.no_wrap = True
         shown.end = ""
-        lines.append(Line(shown, start, end, rtl))
+        lines.append(Line(shown, offset + start, offset + end, rtl))
     return lines
 
 

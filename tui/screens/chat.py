@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from ..messages import (AnswerChosen, AnswerEvent, AnswerFailed, CitationChosen, DocumentLoaded,
@@ -23,6 +23,7 @@ from ..messages import (AnswerChosen, AnswerEvent, AnswerFailed, CitationChosen,
 from ..widgets.bidi import BidiText
 from ..widgets.chat import AnswerView, ChatLog, QuestionView
 from ..widgets.indexing import IndexPanel
+from ..widgets.prompt import Prompt
 from ..widgets.sources import SourcesPanel
 from ..widgets.status import StatusLine, mode_label
 from ..workers import acquire, relay
@@ -88,8 +89,7 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
                 yield BidiText(WELCOME, id="welcome")
             yield SourcesPanel(id="sources")
         yield IndexPanel(id="indexing")
-        yield Input(placeholder="Ask a question… (Enter asks, Esc cancels, F1 keys)",
-                    id="question")
+        yield Prompt(id="prompt")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -98,8 +98,9 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
         return self.query_one("#log", ChatLog)
 
     @property
-    def input(self) -> Input:
-        return self.query_one("#question", Input)
+    def input(self) -> Prompt:
+        """The question box (an `Input`'s value, cursor and focus, over one line or several)."""
+        return self.query_one("#prompt", Prompt)
 
     @property
     def status(self) -> StatusLine:
@@ -155,8 +156,8 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
             self.prepare(reindex=True)
 
     # -- asking ----------------------------------------------------------------------------
-    @on(Input.Submitted, "#question")
-    def ask(self, event: Input.Submitted) -> None:
+    @on(Prompt.Submitted)
+    def ask(self, event: Prompt.Submitted) -> None:
         question = event.value.strip()
         if not question:
             self.notify(EMPTY_QUESTION, severity="warning")

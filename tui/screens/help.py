@@ -13,6 +13,8 @@ from textual.widgets import Static
 # Keys that belong to widgets rather than to a binding of ours.
 EXTRA_KEYS = [
     ("enter", "Ask the question in the input"),
+    ("ctrl+j", "Add a line to the question (so do shift+enter and alt+enter where the "
+               "terminal reports them); the box grows to four lines"),
     ("tab / shift+tab", "Move between the input and the sources panel"),
     ("up / down, enter", "In the sources panel: choose a citation, open it in the viewer"),
     ("click [n]", "Open that citation of an answer in the viewer"),
