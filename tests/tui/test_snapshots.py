@@ -44,3 +44,40 @@ def test_source_viewer(snap_compare, make_app, ui):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+SMALL = (80, 24)
+TYPED = "مسؤولاً رفيعاً، هل تطبّع السعودية؟\nوما موقف كازاخستان؟"  # harakat: ً ّ
+
+
+def test_main_screen_80x24(snap_compare, make_app, ui):
+    """The sources panel starts hidden; the status line fits in its shorter forms."""
+    app = make_app(rtl="on")
+    assert snap_compare(app, terminal_size=SMALL, run_before=_asked(app, ui))
+
+
+def test_main_screen_80x24_with_sources(snap_compare, make_app, ui):
+    """ctrl+b at 80 columns: half the width, a title that fits."""
+    app = make_app(rtl="on")
+    asked = _asked(app, ui)
+
+    async def run_before(pilot) -> None:
+        await asked(pilot)
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def test_typing_echo_with_harakat(snap_compare, make_app, ui):
+    """A two-line question being typed: the box holds it in logical order, the echo above
+    shows it shaped and right-aligned, harakat on their letters."""
+    app = make_app(rtl="on")
+    asked = _asked(app, ui)
+
+    async def run_before(pilot) -> None:
+        await asked(pilot)
+        app.chat.input.value = TYPED
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
