@@ -52,6 +52,49 @@ def marker_numbers(text: str) -> list[int]:
     return [int(n) for g in _GROUP_RE.findall(text) for n in _NUMBER.findall(g)]
 
 
+class LiveMarkers:
+    """Renumber a model's markers while its answer streams, as `check` will once it is done:
+    passage numbers become 1, 2, ... in order of first appearance. (Where the finished answer
+    quotes one passage twice, or names a passage that was not retrieved, `check` numbers
+    differently and its text replaces the streamed one.) A number above `limit` (the passages
+    asked for) names no passage: it is left as written, to be dropped by `check`. A marker
+    cut in two by the stream is held back until it is whole."""
+
+    _OPEN = re.compile(r"\[[\d\s,،]*$")
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.numbers: dict[int, int] = {}
+        self.limit = limit
+        self.pending = ""
+
+    def feed(self, delta: str) -> str:
+        text = self.pending + delta
+        cut = self._OPEN.search(text)
+        self.pending, text = (text[cut.start():], text[:cut.start()]) if cut else ("", text)
+        return self._renumber(text)
+
+    def flush(self) -> str:
+        text, self.pending = self.pending, ""
+        return self._renumber(text)
+
+    def _renumber(self, text: str) -> str:
+        def group(match: re.Match) -> str:
+            out = []
+            for n in map(int, _NUMBER.findall(match.group())):
+                if 1 <= n <= (self.limit or n):
+                    out.append(str(self.numbers.setdefault(n, len(self.numbers) + 1)))
+                else:
+                    out.append(str(n))
+            return "".join(f"[{n}]" for n in dict.fromkeys(out))
+        return _GROUP_RE.sub(group, text)
+
+
+def live_markers(text: str, limit: int | None = None) -> str:
+    """`text` (a model's answer so far) with its markers renumbered as `LiveMarkers` does."""
+    live = LiveMarkers(limit)
+    return live.feed(text) + live.flush()
+
+
 def quotes_before(segment: str) -> list[str]:
     """Quotes in a sentence segment, closest to its end first."""
     found = [next(g for g in m.groups() if g is not None) for m in _QUOTES.finditer(segment)]

@@ -218,6 +218,7 @@ def print_answer(answer, out=None, body: bool = True) -> None:
 
 def cmd_ask(args) -> int:
     from .assistant import Assistant
+    from .citations import LiveMarkers
     from .types import Done, Notice, QueryRewritten, TextDelta
 
     assistant = Assistant(settings_from_args(args))
@@ -235,6 +236,7 @@ def cmd_ask(args) -> int:
         return 0
     live = assistant.mode == "llm" and sys.stdout.isatty()  # show the model's words as they come
     streamed: list[str] = []
+    markers = LiveMarkers(args.k or assistant.settings.top_k)  # as the checked answer will be
     for event in assistant.stream(args.question, k=args.k):
         if not live:
             if isinstance(event, Done):
@@ -242,13 +244,15 @@ def cmd_ask(args) -> int:
         elif isinstance(event, QueryRewritten):
             print(f"(searched: {event.query})")
         elif isinstance(event, TextDelta):
-            streamed.append(event.text)
-            sys.stdout.write(event.text)
+            streamed.append(markers.feed(event.text))
+            sys.stdout.write(streamed[-1])
             sys.stdout.flush()
         elif isinstance(event, Notice):
             print(f"\nnote: {event.text}\n")
         elif isinstance(event, Done):
             answer = event.answer
+            streamed.append(markers.flush())
+            sys.stdout.write(streamed[-1])
             if "".join(streamed).strip() != answer.text.strip():
                 # what streamed was the model's unchecked text (or was replaced by the
                 # offline answer): the checked answer is what is read last

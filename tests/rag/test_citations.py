@@ -152,3 +152,26 @@ def test_offline_answers_cite_the_passage_their_marker_names(assistant):
     for line in qa.read_text(encoding="utf-8").splitlines():
         answer = assistant.ask(json.loads(line)["question"])
         assert_citations_mapped(answer)
+
+
+def test_markers_are_renumbered_live_as_the_answer_streams():
+    """What streams reads as the checked answer will: [3] first is [1], a marker cut in two
+    by the stream is held back whole, grouped forms come out one bracket each."""
+    from rag.citations import LiveMarkers, live_markers
+
+    text = ("ولدى قازاخستان «بالفعل علاقات دبلوماسية كاملة» [3]. "
+            "وأقامت «علاقات دبلوماسية مع إسرائيل في عام 1992» [1]. ويدين «حوالي 70 بالمائة» [2]. "
+            "وتكرر «بالفعل علاقات دبلوماسية كاملة» [3].")
+    expected = check(text, hits(), corpus_document).text
+    assert [expected.count(f"[{n}]") for n in (1, 2, 3)] == [2, 1, 1]
+    assert live_markers(text) == expected
+    assert live_markers("أ [2, 3] ب [3][1] ج [٣]") == "أ [1][2] ب [2][3] ج [2]"
+    # beyond the passages asked for: left as written (check() drops it), numbering unchanged
+    assert live_markers("أ [42] ب [0] ج [5][2]", limit=5) == "أ [42] ب [0] ج [1][2]"
+    for size in (1, 2, 5, 13):
+        live = LiveMarkers()
+        pieces = [live.feed(text[i:i + size]) for i in range(0, len(text), size)]
+        assert "".join(pieces) + live.flush() == expected
+        assert not any(p.endswith("[") for p in pieces if p)  # never half a marker
+    live = LiveMarkers()
+    assert live.feed("نص [") == "نص " and live.flush() == "["  # an unclosed [ at the end

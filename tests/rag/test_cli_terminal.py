@@ -13,6 +13,8 @@ from rag_conftest import Reply  # noqa: F401  (the scripted server's reply type)
 
 import openai_server
 
+from rag.citations import marker_numbers
+
 ROOT = Path(__file__).resolve().parents[2]
 QUESTION = "متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟"
 
@@ -57,6 +59,8 @@ def test_the_checked_answer_is_read_last_without_invented_markers(indexed, llm_s
     assert "[42]" in streamed  # streamed as it came...
     answer = checked.split("\nSources:")[0]
     assert "[42]" not in answer and "[1]" in answer  # ...but the checked answer drops it
+    # the markers streamed are numbered as the checked answer numbers them
+    assert marker_numbers(streamed.replace("[42]", "")) == marker_numbers(answer)
     assert "unsupported" not in out
 
 
@@ -64,3 +68,21 @@ def test_an_answer_backed_by_no_quote_is_marked_unsupported(indexed, llm_server)
     llm_server.script(Reply(chunks=["أقامت العلاقات في عام 1850 «كما ورد في نص لا وجود له» [1]."]))
     out = ask_on_a_terminal(indexed, llm_server.url)
     assert "warning: unsupported answer" in out
+
+
+def test_markers_stream_numbered_as_the_checked_answer_numbers_them(indexed, llm_server):
+    """The model cites passage 2 before passage 1, and the stream cuts a marker in two: the
+    terminal shows [1] then [2] as they come, and since that is the checked text, once."""
+    def second_then_first(body: dict) -> Reply:
+        passages = openai_server.passages_in(body)
+        if not body.get("stream") or 2 not in passages:
+            return openai_server.quoting_reply(body)
+        q1, q2 = (" ".join(passages[n].split()[:6]) for n in (1, 2))
+        return Reply(chunks=[f"«{q2}» [", "2]. ", f"ثم «{q1}» [1]."])
+
+    llm_server.default = second_then_first
+    out = ask_on_a_terminal(indexed, llm_server.url)
+    answer, _, sources = out.partition("\nSources:")
+    assert "── checked answer" not in out, out  # what streamed was the checked text
+    assert marker_numbers(answer) == [1, 2], answer
+    assert "[2]." in answer.split("ثم")[1]

@@ -198,3 +198,42 @@ def test_the_model_list_says_why_it_is_short(make_app, ui):
             assert f"  {app.assistant.settings.model}" in option_texts(options)
 
     run(scenario())
+
+
+def test_a_streaming_answer_shows_its_markers_numbered_as_they_will_be(make_app, ui, script):
+    """The model cites passage 2 first: the log shows [1] while it streams, not [2]."""
+    import time
+    import types
+
+    from rag.types import Done, TextDelta
+
+    def stream(self, question, history=None):
+        self.calls.append((question, list(history or [])))
+        for piece in ("قال المبعوث [", "2]، وأعلنت كازاخستان [1][2]، وكرر [", "9]."):
+            time.sleep(0.3)
+            self.streamed += 1
+            yield TextDelta(piece)
+        time.sleep(0.5)
+        yield Done(script.make_answer(question, text="قال المبعوث [1]، وأعلنت [2]."))
+
+    app = make_app(rtl="off")
+    app.assistant.stream = types.MethodType(stream, app.assistant)
+
+    async def scenario():
+        async with app.run_test(size=(110, 32)) as pilot:
+            await ui.ready(pilot)
+            await ui.ask(pilot, QUESTION, wait=False)
+            chat = app.chat
+            await ui.until(pilot, lambda: app.assistant.streamed >= 2)
+            await asyncio.sleep(0.1)  # the view's throttled redraw
+            await pilot.pause()
+            [view] = chat.log_view.answers()
+            shown = view.display_text()
+            assert "المبعوث [1]" in shown and "كازاخستان [2][1]" in shown, shown
+            await ui.until(pilot, lambda: app.assistant.streamed >= 3)
+            await asyncio.sleep(0.1)
+            await pilot.pause()
+            assert "وكرر [9]" in view.display_text()  # names no passage: left as written
+            await ui.until(pilot, lambda: chat.pending is None, timeout=10)
+
+    run(scenario())

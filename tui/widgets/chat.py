@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rag.citations import live_markers
 from rag.types import Answer, Citation
 from rich.style import Style
 from rich.text import Text
@@ -125,7 +126,11 @@ class AnswerView(BidiText):
                                                                        color=colours["muted"])),
                                 rtl=False))
         if self.text.strip():
-            blocks.extend(parse(self.text, self._marker_style(colours)))
+            # while a model streams, its passage numbers are shown as the checked answer
+            # will number them; the finished answer's own text replaces them
+            limit = getattr(getattr(self.app, "settings", None), "top_k", None)
+            text = self.text if self.done else live_markers(self.text, limit)
+            blocks.extend(parse(text, self._marker_style(colours)))
         elif not self.done:
             blocks.append(Block(Text(THINKING, Style(color=colours["muted"])), rtl=False))
         for notice in self.notices:
