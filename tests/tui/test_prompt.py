@@ -77,11 +77,12 @@ def test_the_box_grows_to_four_lines_then_scrolls(make_app, ui, size):
     run(scenario())
 
 
-def test_alt_enter_adds_a_line_too_and_enter_in_one_line_still_asks(make_app, ui):
+@pytest.mark.parametrize("size", SIZES)
+def test_alt_enter_adds_a_line_too_and_enter_in_one_line_still_asks(make_app, ui, size):
     app = make_app(rtl="off")
 
     async def scenario():
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await ui.ready(pilot)
             prompt = app.chat.input
             await pilot.press(*"ab", "left", "alt+enter")  # the break goes where the cursor is
@@ -97,11 +98,12 @@ def test_alt_enter_adds_a_line_too_and_enter_in_one_line_still_asks(make_app, ui
     run(scenario())
 
 
-def test_a_pasted_question_keeps_its_lines(make_app, ui):
+@pytest.mark.parametrize("size", SIZES)
+def test_a_pasted_question_keeps_its_lines(make_app, ui, size):
     app = make_app(rtl="off")
 
     async def scenario():
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await ui.ready(pilot)
             prompt = app.chat.input
             await pilot.press(*"Q:", "space")
@@ -118,11 +120,12 @@ def test_a_pasted_question_keeps_its_lines(make_app, ui):
     run(scenario())
 
 
-def test_blank_lines_are_an_empty_question(make_app, ui):
+@pytest.mark.parametrize("size", SIZES)
+def test_blank_lines_are_an_empty_question(make_app, ui, size):
     app = make_app(rtl="off")
 
     async def scenario():
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await ui.ready(pilot)
             await pilot.press("ctrl+j", "space", "ctrl+j")
             await pilot.press("enter")
@@ -133,11 +136,12 @@ def test_blank_lines_are_an_empty_question(make_app, ui):
     run(scenario())
 
 
-def test_esc_puts_a_multi_line_question_back_as_it_was(make_app, ui):
+@pytest.mark.parametrize("size", SIZES)
+def test_esc_puts_a_multi_line_question_back_as_it_was(make_app, ui, size):
     app = make_app(rtl="on", delay=0.05)
 
     async def scenario():
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await ui.ready(pilot)
             prompt = app.chat.input
             prompt.value = "ما الدولة\nالتي انضمت؟"
@@ -153,16 +157,19 @@ def test_esc_puts_a_multi_line_question_back_as_it_was(make_app, ui):
     run(scenario())
 
 
-def test_chat_keys_work_from_the_multi_line_box(make_app, ui, script):
+@pytest.mark.parametrize("size", SIZES)
+def test_chat_keys_work_from_the_multi_line_box(make_app, ui, script, size):
     """ctrl+y copies the answer, pageup scrolls the log: the editor's own uses give way."""
     app = make_app(rtl="off")
 
     async def scenario():
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await ui.ready(pilot)
-            for n in range(3):
-                await ui.ask(pilot, f"question {n}")
             log = app.chat.log_view
+            for n in range(12):  # until the log scrolls
+                await ui.ask(pilot, f"question {n}")
+                if log.max_scroll_y > 0:
+                    break
             assert log.max_scroll_y > 0
             await pilot.press(*"draft", "ctrl+j")
             await pilot.pause()
@@ -243,12 +250,13 @@ def test_echo_only_when_the_app_reorders_and_the_text_is_rtl(make_app, ui, size)
     run(scenario())
 
 
-def test_echo_of_several_lines_follows_the_cursor(make_app, ui):
+@pytest.mark.parametrize("size", SIZES)
+def test_echo_of_several_lines_follows_the_cursor(make_app, ui, size):
     app = make_app(rtl="on")
     lines = [f"السطر رقم {n}" for n in range(1, 7)]
 
     async def scenario():
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await ui.ready(pilot)
             prompt, echo = app.chat.input, app.chat.query_one(Echo)
             prompt.value = "\n".join(lines)
@@ -264,12 +272,13 @@ def test_echo_of_several_lines_follows_the_cursor(make_app, ui):
     run(scenario())
 
 
-def test_a_long_question_wraps_in_the_echo_as_in_the_chat(make_app, ui):
+@pytest.mark.parametrize("size", SIZES)
+def test_a_long_question_wraps_in_the_echo_as_in_the_chat(make_app, ui, size):
     app = make_app(rtl="on")
-    question = " ".join([HARAKAT] * 4)
+    question = " ".join([HARAKAT] * 8)  # longer than the widest echo line
 
     async def scenario():
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await ui.ready(pilot)
             prompt, echo = app.chat.input, app.chat.query_one(Echo)
             prompt.value = question
