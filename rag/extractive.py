@@ -6,7 +6,8 @@ meaning, across languages), and whether it holds the kind of thing the question 
 (متى → a date, كم عدد → a count, not a percentage). The vectors were stored at index time:
 nothing of the corpus is embedded here. A logistic model turns the features into the
 probability that the sentence answers; below a calibrated threshold the answer says the corpus
-does not hold one. bench/fit_answerer.py fits both on ARCD-train and TyDi (never tests/qa).
+does not hold one. A scorer may instead refuse by a second model (`Scorer.answerability`) that
+reads the best-ranked sentence and the question as a whole: what it misses, how far it leads. bench/fit_answerer.py fits both on ARCD-train and TyDi (never tests/qa).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class _Candidate:
     text: str
     score: float
     hit: Hit
+    features: tuple[float, ...] = ()
 
 
 @lru_cache(maxsize=65536)
@@ -143,15 +145,20 @@ class QueryTerms:
     optional: frozenset[str]
 
 
-def _coverage(q: QueryTerms, tokens: set[str]) -> float:
-    got = total = 0.0
+def _coverage(q: QueryTerms, tokens: set[str]) -> tuple[float, float]:
+    """(share of the question's weight these tokens cover, weight of the heaviest term they
+    miss relative to the heaviest term of the question)."""
+    got = total = missing = 0.0
     for term, w in q.weights.items():
         credit = _match(term, tokens)
         if credit == 0.0 and term in q.optional:
             continue
         got += w * credit
         total += w
-    return got / total if total > 0 else 0.0
+        if credit == 0.0:
+            missing = max(missing, w)
+    top = max(q.weights.values(), default=0.0)
+    return (got / total if total > 0 else 0.0), (missing / top if top > 0 else 0.0)
 
 
 _FOCUS_AFTER = {normalize(w) for w in ("أي", "اي", "كم", "ما", "ماذا", "وما", "وكم", "بأي", "بماذا")}
@@ -176,15 +183,42 @@ def query_terms(query: Query, retriever) -> QueryTerms:
 
 
 FEATURES = ("sentence_cov", "passage_cov", "kind_found", "kind_missing", "sentence_cos",
-            "sentence_cos_gap", "passage_cos", "rank_prior", "bias")
+            "sentence_cos_gap", "passage_cos", "rank_prior", "window_cov", "window_missing",
+            "passage_missing", "neighbour_cos", "best_passage_cov", "best_passage_cos",
+            "passage_cos_margin", "bias")
+
+
+# Of the question as a whole, seen from its best-ranked sentence: that sentence's features,
+# its ranking logit and lead over the runner-up, and the best any sentence of the hits does.
+ANSWERABILITY = FEATURES[:-1] + ("rank_logit", "rank_margin", "best_sentence_cov",
+                                 "best_window_cov", "best_sentence_cos", "bias")
+
+
+def answerability_features(features: np.ndarray, weights) -> tuple[int, np.ndarray]:
+    """(index of the best-ranked sentence, ANSWERABILITY features) of a question's sentences
+    (rows of FEATURES), ranked by the logistic `weights`."""
+    z = features @ np.asarray(weights, dtype=float)
+    order = np.argsort(-z, kind="stable")
+    best = int(order[0])
+    margin = z[best] - z[order[1]] if len(z) > 1 else 5.0
+    col = FEATURES.index
+    row = features[best]
+    extra = [z[best], margin, features[:, col("sentence_cov")].max(),
+             features[:, col("window_cov")].max(),
+             row[col("sentence_cos")] - row[col("sentence_cos_gap")], 1.0]
+    return best, np.r_[row[:-1], extra]
 
 
 @dataclass(frozen=True)
 class Scorer:
-    """Logistic weights over FEATURES and the probability below which sanad refuses."""
+    """Logistic weights over FEATURES (does this sentence answer?) and the probability below
+    which sanad refuses. With `answerability` (logistic weights over ANSWERABILITY), the
+    refusal is that second model's: ranking sentences and deciding whether the hits answer at
+    all are different questions, fitted apart."""
 
     weights: tuple[float, ...]
     threshold: float
+    answerability: tuple[float, ...] | None = None
 
 
 # Fitted by bench/fit_answerer.py (outputs in bench/fit_answerer.*.out.json; bench/README.md).
@@ -192,10 +226,12 @@ class Scorer:
 # questions; "e5-crosslingual" questions in another language, where the stems of the question
 # cannot meet the Arabic text and only meaning can.
 SCORERS = {
-    "lexical": Scorer((4.0, 2.0, 0.6, -0.6, 1.0, 0.0, 0.0, 0.5, -3.5), 0.49),
-    "e5": Scorer((2.864, 1.462, 0.501, -1.285, 10.304, 17.76, 5.748, 0.914, -16.844), 0.40),
-    "e5-crosslingual": Scorer((0.0, 0.0, 0.777, -0.776, 18.073, 25.361, 13.305, 1.626, -27.174),
-                              0.35),
+    "lexical": Scorer((4.0, 2.0, 0.6, -0.6, 1.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                      -3.5), 0.49),
+    "e5": Scorer((2.864, 1.462, 0.501, -1.285, 10.304, 17.76, 5.748, 0.914, 0.0, 0.0, 0.0, 0.0,
+                 0.0, 0.0, 0.0, -16.844), 0.40),
+    "e5-crosslingual": Scorer((0.0, 0.0, 0.777, -0.776, 18.073, 25.361, 13.305, 1.626, 0.0, 0.0,
+                              0.0, 0.0, 0.0, 0.0, 0.0, -27.174), 0.35),
 }
 
 
@@ -216,33 +252,45 @@ def sentence_features(query: Query, hits: list[Hit], retriever
                       ) -> list[tuple[_Candidate, list[float]]]:
     """Each answer-sized sentence of the hits with its feature vector (FEATURES order).
 
-    The sentence and passage vectors are read from the index by id (stored at index time)."""
+    A sentence's window is it and its neighbours in the passage: an answer often names its
+    subject in the sentence before. The sentence and passage vectors are read from the index
+    by id (stored at index time)."""
     terms = query_terms(query, retriever)
     kind = query.kind
     qvec = query.vector
     store = getattr(retriever, "store", None)
     sentences, seen = [], set()
     for rank, hit in enumerate(hits):
-        for sent in passage_sentences(hit.passage):
+        sents = passage_sentences(hit.passage)
+        for i, sent in enumerate(sents):
             if sent.id not in seen:
                 seen.add(sent.id)
-                sentences.append((rank, hit, sent))
+                sentences.append((rank, hit, sent, sents[max(0, i - 1):i] + sents[i + 1:i + 2]))
     svecs = pvecs = {}
     if qvec is not None and store is not None and sentences:
-        svecs = retriever.sentence_vectors([s.id for _, _, s in sentences])
+        ids = {s.id for _, _, s, near in sentences for s in (s, *near)}
+        svecs = retriever.sentence_vectors(sorted(ids))
         pvecs = store.vectors([h.passage.id for h in hits])
-    cosines = [_cos(qvec, svecs.get(s.id)) for _, _, s in sentences]
+    cosines = [_cos(qvec, svecs.get(s.id)) for _, _, s, _ in sentences]
     best_cos = max(cosines, default=0.0)
-    passage_cov = {}
+    passage_cos = sorted((_cos(qvec, pvecs.get(h.passage.id)) for h in hits), reverse=True)
+    margin = passage_cos[0] - passage_cos[1] if len(passage_cos) > 1 else 0.0
+    passage_cov = {h.passage.id: _coverage(terms, set(tokenize(h.passage.text))) for h in hits}
+    best_passage_cov = max((c for c, _ in passage_cov.values()), default=0.0)
     out = []
-    for (rank, hit, sent), cos in zip(sentences, cosines):
+    for (rank, hit, sent, near), cos in zip(sentences, cosines):
         p = hit.passage
-        if p.id not in passage_cov:
-            passage_cov[p.id] = _coverage(terms, set(tokenize(p.text)))
         found = kind_found(kind, sent.text)
-        feats = [_coverage(terms, set(tokenize(sent.text))), passage_cov[p.id], float(found),
+        tokens = set(tokenize(sent.text))
+        window = tokens.union(*(tokenize(n.text) for n in near))
+        cov, _ = _coverage(terms, tokens)
+        window_cov, window_missing = _coverage(terms, window)
+        feats = [cov, passage_cov[p.id][0], float(found),
                  float(kind in _CHECKABLE and not found), cos, cos - best_cos,
-                 _cos(qvec, pvecs.get(p.id)), 1.0 / (1 + rank), 1.0]
+                 _cos(qvec, pvecs.get(p.id)), 1.0 / (1 + rank), window_cov, window_missing,
+                 passage_cov[p.id][1], max((_cos(qvec, svecs.get(n.id)) for n in near),
+                                           default=0.0),
+                 best_passage_cov, passage_cos[0] if passage_cos else 0.0, margin, 1.0]
         out.append((_Candidate(rank, sent.start, sent.end, sent.text, 0.0, hit), feats))
     return out
 
@@ -255,9 +303,18 @@ def score_sentences(query: Query, hits: list[Hit], retriever,
     for cand, feats in sentence_features(query, hits, retriever):
         z = sum(w * f for w, f in zip(weights, feats))
         cand.score = 1.0 / (1.0 + math.exp(-z))
+        cand.features = tuple(feats)
         out.append(cand)
     out.sort(key=lambda c: (-c.score, c.hit_rank, c.start))
     return out
+
+
+def answerable(candidates: list[_Candidate], scorer: Scorer) -> float:
+    """Probability that the best candidate answers the question (candidates best first)."""
+    if scorer.answerability is None:
+        return candidates[0].score
+    _, row = answerability_features(np.array([c.features for c in candidates]), scorer.weights)
+    return 1.0 / (1.0 + math.exp(-float(row @ np.asarray(scorer.answerability))))
 
 
 def _quote_holds(document, source: str, start: int, end: int, quote: str) -> bool:
@@ -276,9 +333,10 @@ def answer(query: Query, hits: list[Hit], retriever, document=None) -> Answer:
 
     `document(source)` opens a corpus file, to check each quote against it."""
     question = query.question
-    threshold = scorer_for(query, retriever).threshold
-    candidates = score_sentences(query, hits, retriever)
-    if not candidates or candidates[0].score < threshold:
+    scorer = scorer_for(query, retriever)
+    threshold = scorer.threshold
+    candidates = score_sentences(query, hits, retriever, scorer.weights)
+    if not candidates or answerable(candidates, scorer) < threshold:
         return Answer(text=NO_ANSWER[query.language], citations=[], passages=hits,
                       query=query.text, question=question, answered=False)
     best = candidates[0].score

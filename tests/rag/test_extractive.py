@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from rag import extractive
@@ -176,3 +177,21 @@ def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, co
 ])
 def test_the_kind_of_answer_is_checked_precisely(kind, text, found):
     assert extractive.kind_found(kind, text) is found
+
+
+def test_answerability_reads_the_best_ranked_sentence_and_the_question_as_a_whole():
+    f = np.zeros((3, len(extractive.FEATURES)))
+    col = extractive.FEATURES.index
+    f[:, col("bias")] = 1.0
+    f[:, col("sentence_cov")] = (0.2, 0.9, 0.5)
+    f[:, col("sentence_cos")] = (0.80, 0.85, 0.90)
+    f[:, col("sentence_cos_gap")] = f[:, col("sentence_cos")] - 0.90
+    weights = np.zeros(len(extractive.FEATURES))
+    weights[col("sentence_cov")] = 2.0
+    best, row = extractive.answerability_features(f, weights)
+    assert best == 1 and len(row) == len(extractive.ANSWERABILITY)
+    named = dict(zip(extractive.ANSWERABILITY, row))
+    assert named["rank_logit"] == pytest.approx(1.8)
+    assert named["rank_margin"] == pytest.approx(0.8)
+    assert named["best_sentence_cos"] == pytest.approx(0.90)
+    assert named["bias"] == 1.0
