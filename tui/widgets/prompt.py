@@ -104,6 +104,7 @@ class Echo(Widget):
         super().__init__(**kwargs)
         self.text = ""
         self.cursor = 0
+        self._laid: tuple[tuple[str, int, int], list[Text]] | None = None
 
     def show(self, text: str, cursor: int) -> None:
         self.text, self.cursor = text, cursor
@@ -111,11 +112,14 @@ class Echo(Widget):
 
     def lines(self, width: int) -> list[Text]:
         """The display lines in view: at most `ECHO_LINES`, ending at the cursor's if it can."""
-        blocks = BidiBlocks([Block(Text(self.text))], True, gap=False)
-        laid = blocks.lines(width)
-        at = blocks.line_of(0, self.cursor, width)
-        start = max(0, min(at - ECHO_LINES + 1, len(laid) - ECHO_LINES))
-        return [line.line.text for line in laid[start:start + ECHO_LINES]]
+        key = (self.text, self.cursor, width)
+        if self._laid is None or self._laid[0] != key:  # measured, then drawn: laid out once
+            blocks = BidiBlocks([Block(Text(self.text))], True, gap=False)
+            laid = blocks.lines(width)
+            at = blocks.line_of(0, self.cursor, width)
+            start = max(0, min(at - ECHO_LINES + 1, len(laid) - ECHO_LINES))
+            self._laid = key, [line.line.text for line in laid[start:start + ECHO_LINES]]
+        return self._laid[1]
 
     def render(self) -> "_EchoLines":
         return _EchoLines(self)
