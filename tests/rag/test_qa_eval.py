@@ -1,11 +1,12 @@
 """The scripted Q&A files, run through `sanad eval` as a user would, offline.
 
-Retrieval meets its target (hit@5 >= 0.97). The answer-level targets of issue 8 (corpus_qa:
-answer >= .85, citation precision >= .95, refusal >= .90; follow-ups and English: answer and
-refusal >= .80) are NOT met by the offline extractive answerer, whose weights and threshold
-are fitted on ARCD and TyDi, never on these files (bench/README.md has the measured values).
-The floors below sit just under what is measured today, so any regression fails; they are
-raised as the answerer improves.
+Retrieval meets its target (hit@5 >= 0.97), and the follow-ups meet theirs (answer and
+refusal >= .80). The other answer-level targets of issue 8 (corpus_qa: answer >= .85, citation
+precision >= .95, refusal >= .90; English: answer and refusal >= .80) are NOT met by the
+offline extractive answerer, whose weights and threshold are fitted on ARCD and TyDi, never on
+these files (bench/README.md has the measured values). The floors below sit about one case
+under what is measured today (vector ranks can shift a case between runs), so a regression
+fails; they are raised as the answerer improves.
 """
 
 from __future__ import annotations
@@ -20,16 +21,16 @@ from rag.cli import main
 QA = Path(__file__).resolve().parents[1] / "qa" / "corpus_qa.jsonl"
 
 RETRIEVAL_HIT_TARGET = 0.97
-ANSWER_ACCURACY_FLOOR = 0.45
-CITATION_PRECISION_FLOOR = 0.80
-REFUSAL_ACCURACY_FLOOR = 0.52
+ANSWER_ACCURACY_FLOOR = 0.56
+CITATION_PRECISION_FLOOR = 0.77
+REFUSAL_ACCURACY_FLOOR = 0.73
 
 
 FOLLOWUPS = QA.with_name("followups.jsonl")
 # Follow-ups (each case asks its `history` first): floors just under today's values.
-FOLLOWUP_ANSWER_FLOOR = 0.34
+FOLLOWUP_ANSWER_FLOOR = 0.72
 FOLLOWUP_CITATION_FLOOR = 0.70
-FOLLOWUP_REFUSAL_FLOOR = 0.58
+FOLLOWUP_REFUSAL_FLOOR = 0.73
 
 ENGLISH = QA.with_name("english.jsonl")
 # English questions about the Arabic articles: only meaning can find the answer.
