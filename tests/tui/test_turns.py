@@ -237,3 +237,28 @@ def test_a_streaming_answer_shows_its_markers_numbered_as_they_will_be(make_app,
             await ui.until(pilot, lambda: chat.pending is None, timeout=10)
 
     run(scenario())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_modal_titles_fit(make_app, ui, size):
+    from textual.widgets import Static
+
+    app = make_app(rtl="on")
+    app.assistant.server_models = ["llama3.1"]
+
+    async def scenario():
+        async with app.run_test(size=size) as pilot:
+            await ui.ready(pilot)
+            await ui.ask(pilot, QUESTION)
+            for key, screen_type, title in (("ctrl+o", ConversationsScreen, "#conversations-title"),
+                                            ("ctrl+l", ModelScreen, "#models-title")):
+                await pilot.press(key)
+                await ui.until(pilot, lambda: isinstance(app.screen, screen_type))
+                await pilot.pause()
+                widget = app.screen.query_one(title, Static)
+                text = str(widget.render())
+                assert len(text) <= widget.content_region.width, (text, widget.content_region)
+                await pilot.press("escape")
+                await ui.until(pilot, lambda: app.screen is app.chat)
+
+    run(scenario())

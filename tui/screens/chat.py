@@ -265,7 +265,7 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
             self.editing = False
             self.input.value = ""
             self.notify("The last question stays as it was.")
-        elif self.focused is not self.input:
+        elif not self.input.has_focus:
             self.input.focus()
 
     # -- answers and their sources ---------------------------------------------------------

@@ -40,8 +40,8 @@ class ConversationsScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conversations-box"):
-            yield Static("Conversations · Enter opens · F2 renames · Delete twice removes · "
-                         "Esc closes", id="conversations-title")
+            yield Static("Conversations · Enter opens · F2 renames · Del twice deletes · Esc",
+                         id="conversations-title")
             yield Input(placeholder="Search: type words of a title, question or answer",
                         id="conversations-search", select_on_focus=False)
             yield OptionList(*self._options(), id="conversations-list")
