@@ -16,6 +16,9 @@ the same index in the same run:
     .venv/bin/python bench/bench_scale.py --passages 10000 [--embedding hashing-ngram-v1]
     nice -n 10 .venv/bin/python bench/bench_scale.py --passages 1000000 --stage 200000
 
+`--upto-stage K` stops after the first K stages (a run cut short) and measures the index as it
+is then, with the corpus trimmed to what it holds.
+
 `--stage S` indexes the corpus S passages at a time (files are added, then `sanad index`
 updates the index), so that one run never holds more than S passages' vectors in memory; the
 index's time is the sum of the stages'. A run that stops is resumed where it stopped: the
@@ -157,6 +160,13 @@ def write_files(target: Path, todo, upto: int) -> int:
     return written
 
 
+def trim(corpus: Path, files: int) -> None:
+    """Remove the corpus files past the first `files` (written for a stage not indexed)."""
+    for path in corpus.glob("article_*.txt"):
+        if int(path.name[8:15]) >= files:
+            path.unlink()
+
+
 def timed(cmd: list[str], env: dict, **kwargs) -> float:
     t = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=ROOT, **kwargs)
@@ -186,9 +196,12 @@ def index_stages(args, work: Path, corpus: Path, index: Path, env: dict) -> dict
         return None
     total = int(args.passages / PASSAGES_PER_ARTICLE) + 1
     stages = max(1, round(args.passages / args.stage)) if args.stage else 1
-    bounds = [round(total * (k + 1) / stages) for k in range(stages)]
+    bounds = [round(total * (k + 1) / stages) for k in range(stages)][:args.upto_stage or None]
     record = record or {"files": total, "stages": []}
+    if len(record["stages"]) > len(bounds):
+        sys.exit(f"the index already holds {len(record['stages'])} stages")
     if len(record["stages"]) == len(bounds):
+        trim(corpus, bounds[-1])
         return record
     todo = articles(args.passages)
     for n, upto in enumerate(bounds):
@@ -222,6 +235,7 @@ def index_stages(args, work: Path, corpus: Path, index: Path, env: dict) -> dict
         done_s = sum(s["s"] for s in record["stages"])
         log(f"stage {n + 1} done in {seconds:.0f} s: {meta['passages']} passages, "
             f"{meta['passages'] / done_s:.1f} p/s overall, peak RSS {peak:.0f} MB")
+    trim(corpus, bounds[-1])
     return record
 
 
@@ -278,6 +292,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--stage", type=int, default=0,
                         help="index this many passages at a time (default: all at once)")
+    parser.add_argument("--upto-stage", type=int, default=0,
+                        help="stop after this many stages and measure the index then")
     parser.add_argument("--measure-only", action="store_true",
                         help="(internal) measure an index already built")
     args = parser.parse_args()
@@ -294,11 +310,15 @@ def main() -> None:
     record = json.loads(record_path.read_text()) if record_path.exists() else None
     out = {"embedding": args.embedding, "files": sum(1 for _ in corpus.iterdir())}
     if record is not None:
-        index_s = sum(s["s"] for s in record["stages"])
+        stages = record["stages"][:args.upto_stage or None]
+        index_s = sum(s["s"] for s in stages)
         out.update(index_s=round(index_s, 1),
-                   index_passages_per_s=round(record["stages"][-1]["passages"] / index_s, 1),
-                   index_stages=len(record["stages"]),
-                   index_peak_rss_mb=max(s["peak_rss_mb"] for s in record["stages"]))
+                   index_passages_per_s=round(stages[-1]["passages"] / index_s, 1),
+                   index_stages=len(stages), index_stage_s=[s["s"] for s in stages],
+                   index_peak_rss_mb=max(s["peak_rss_mb"] for s in stages))
+        if args.upto_stage:  # an index run cut short after these stages is repaired first
+            timed([str(Path(sys.executable).with_name("sanad")), "index", "--corpus", str(corpus),
+                   "--index", str(index)], env)
     else:
         out.update(index_s=None, index_passages_per_s=None)
     out["disk_mb"] = round(disk(index) / 2**20, 1)

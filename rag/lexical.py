@@ -13,6 +13,10 @@ a question reads from Chroma only the passages of its hits. Saved in `<index_dir
     indptr.npy, tokens.npy                  each passage's token ids, to rebuild after a change
     bm25/                 bm25s's score matrix
 
+A process that answers maps none of these files: it reads the rows a question needs with
+`pread` (a memory map brings every page it touches into the process, and the pages around
+it). files.json is read when asked for (the staleness check, indexing), not kept.
+
 The stamp is also written into the Chroma collection's metadata by the same `sanad index`
 run: an index whose stamp differs (another machine indexed the shared server, or a run died
 before saving) is rebuilt from the collection's passages instead of trusted.
@@ -25,6 +29,7 @@ import math
 import os
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Sequence
 
@@ -48,6 +53,7 @@ class BM25:
                  source_of: np.ndarray, sources: list[str], indptr: np.ndarray | None = None,
                  tokens: np.ndarray | None = None, stamp: str | None = None,
                  files: dict | None = None, sentences: "SentenceVectors | None" = None):
+        """`model`: bm25s's BM25 (built in memory), or the saved folder of its score matrix."""
         self._model = model
         self.vocab = vocab
         self.df = df
@@ -57,8 +63,27 @@ class BM25:
         self.n = len(ids)
         self.indptr, self.tokens = indptr, tokens
         self.stamp = stamp
-        self.files = files
+        self._files, self._files_path = files, None
         self.sentences = sentences
+        if isinstance(model, Path):  # saved: read by rows, nothing mapped
+            self._matrix = tuple(Rows(np.load(model / f"{name}.csc.index.npy", mmap_mode="r"))
+                                 for name in ("data", "indices", "indptr"))
+            self._ids, self._source_of = Rows(ids), Rows(source_of)
+        else:
+            scores = getattr(model, "scores", None) or {}
+            self._matrix = tuple(scores.get(k) for k in ("data", "indices", "indptr"))
+            self._ids, self._source_of = ids, source_of
+
+    @property
+    def files(self) -> dict | None:
+        """The index's record of its files (None when it keeps none)."""
+        if self._files is None and self._files_path is not None and self._files_path.exists():
+            return json.loads(self._files_path.read_text())
+        return self._files
+
+    @files.setter
+    def files(self, value: dict | None) -> None:
+        self._files, self._files_path = value, None
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
@@ -112,7 +137,7 @@ class BM25:
         for i in np.flatnonzero(~np.isin(self.source_of, dropped)):
             rows.append(self.tokens[self.indptr[i]:self.indptr[i + 1]].tolist())
             ids.append(str(self.ids[i]))
-            sources.append(self.source(i))
+            sources.append(self.sources[int(self.source_of[i])])
         for p in add:
             rows.append([vocab.setdefault(t, len(vocab)) for t in tokenize(p.text)])
             ids.append(p.id)
@@ -137,9 +162,12 @@ class BM25:
             np.save(tmp / "tokens.npy", self.tokens)
             (tmp / "sources.json").write_text(json.dumps(self.sources, ensure_ascii=False))
             (tmp / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
-            if self.files is not None:
-                (tmp / "files.json").write_text(json.dumps(self.files, ensure_ascii=False))
-            if self.n:
+            files = self.files
+            if files is not None:
+                (tmp / "files.json").write_text(json.dumps(files, ensure_ascii=False))
+            if self.n and isinstance(self._model, Path):
+                shutil.copytree(self._model, tmp / "bm25")
+            elif self.n:
                 self._model.save(str(tmp / "bm25"), show_progress=False)
             if self.sentences is not None:
                 self.sentences.save(tmp)
@@ -156,32 +184,37 @@ class BM25:
 
     @classmethod
     def load(cls, path: Path, stamp: str | None = None) -> "BM25 | None":
-        """The saved index, memory-mapped; None when absent, unreadable or of another stamp."""
-        import bm25s
-
+        """The saved index (its arrays read by rows when asked); None when absent, unreadable
+        or of another stamp."""
         path = Path(path)
         try:
             meta = json.loads((path / "meta.json").read_text())
             if meta.get("format") != FORMAT or (stamp is not None and meta.get("stamp") != stamp):
                 return None
-            model = (bm25s.BM25.load(str(path / "bm25"), mmap=True, load_vocab=False,
-                                     show_progress=False) if meta["passages"] else None)
-            files = (json.loads((path / "files.json").read_text())
-                     if (path / "files.json").exists() else None)
-            return cls(model, json.loads((path / "vocab.json").read_text()),
+            if meta["passages"]:
+                params = json.loads((path / "bm25" / "params.index.json").read_text())
+                if params.get("method") != "lucene" or params.get("dtype") != "float32":
+                    return None  # not what `_build` writes: rebuilt
+            bm25 = cls(path / "bm25" if meta["passages"] else None,
+                       json.loads((path / "vocab.json").read_text()),
                        np.load(path / "df.npy", mmap_mode="r"),
                        np.load(path / "ids.npy", mmap_mode="r"),
                        np.load(path / "source_of.npy", mmap_mode="r"),
                        json.loads((path / "sources.json").read_text()),
                        np.load(path / "indptr.npy", mmap_mode="r"),
-                       np.load(path / "tokens.npy", mmap_mode="r"), meta.get("stamp"), files,
+                       np.load(path / "tokens.npy", mmap_mode="r"), meta.get("stamp"), None,
                        SentenceVectors.load(path))
+            bm25._files_path = path / "files.json"
+            return bm25
         except (OSError, ValueError, KeyError):
             return None
 
     # -- scoring ------------------------------------------------------------------------------
+    def passage_id(self, i: int) -> str:
+        return str(self._ids[i])
+
     def source(self, i: int) -> str:
-        return self.sources[int(self.source_of[i])]
+        return self.sources[int(self._source_of[i])]
 
     def idf(self, token: str) -> float:
         """Tokens the corpus lacks get the highest weight: a question about them is unmatched."""
@@ -193,7 +226,14 @@ class BM25:
         known = [self.vocab[t] for t in query_tokens if t in self.vocab]
         if not known or not self.n:
             return np.zeros(self.n, dtype=np.float32)
-        return self._model.get_scores(known)
+        # bm25s's own sum (BM25._compute_relevance_from_scores), token by token, over the
+        # columns of the score matrix: the same floats, with only these columns read
+        data, indices, indptr = self._matrix
+        scores = np.zeros(self.n, dtype=np.float32)
+        for t in known:
+            start, end = (int(x) for x in indptr[t:t + 2])
+            np.add.at(scores, indices[start:end], data[start:end])
+        return scores
 
     def context_factor(self, own: list[str], context: list[str]) -> float:
         """Weight of the context tokens: CONTEXT_SHARE of the typed words' idf mass at most;
@@ -223,6 +263,53 @@ class BM25:
         return [(int(i), float(scores[i])) for i in idx if scores[i] > 0]
 
 
+class Rows:
+    """Rows of a saved .npy array, read with `pread` when asked for: the few rows a question
+    needs cost no memory map (which would bring every page it touches, and the pages around
+    it, into the process). Like the map it replaces, it reads the file it was opened on, also
+    after an index run replaced it."""
+
+    _BLOCK = 64  # a binary search reads the last rows it narrows to at once
+
+    def __init__(self, array: np.memmap):
+        self.dtype, self.shape = array.dtype, array.shape
+        self._width = array.dtype.itemsize * int(np.prod(array.shape[1:], dtype=np.int64))
+        self._offset = array.offset
+        self._fd = os.open(array.filename, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, at: "int | slice"):
+        if isinstance(at, slice):
+            start, stop, _ = at.indices(len(self))
+            return self.read(start, stop)
+        if at < 0:
+            at += len(self)
+        if not 0 <= at < len(self):
+            raise IndexError(at)
+        return self.read(at, at + 1)[0]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        n = max(0, stop - start)
+        data = os.pread(self._fd, n * self._width, self._offset + start * self._width)
+        return np.frombuffer(data, dtype=self.dtype).reshape((n, *self.shape[1:]))
+
+    def find(self, key) -> int | None:
+        """The row equal to `key` in a sorted 1-d array, or None."""
+        lo, hi = 0, len(self)
+        while hi - lo > self._BLOCK:
+            mid = (lo + hi) // 2
+            if self.read(mid, mid + 1)[0] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        block = self.read(lo, min(hi + 1, len(self)))  # the answer may be hi itself
+        at = int(np.searchsorted(block, key))
+        return lo + at if at < len(block) and block[at] == key else None
+
+
 class SentenceVectors:
     """Every answer-sized sentence's vector, sorted by id and memory-mapped, so that a question
     reads its candidates' vectors by binary search (a Chroma read by id loads the whole vector
@@ -232,6 +319,7 @@ class SentenceVectors:
 
     def __init__(self, ids: np.ndarray, sources: np.ndarray, vectors: np.ndarray):
         self.ids, self.sources, self.vectors = ids, sources, vectors
+        self._rows = None  # (ids, vectors) read by rows, when opened from disk
 
     @classmethod
     def of(cls, rows: Sequence[tuple[str, str, np.ndarray]], dimension: int = 0
@@ -276,6 +364,10 @@ class SentenceVectors:
     def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not len(self.ids) or not ids:
             return {}
+        if self._rows is not None:  # saved: read by rows
+            found = {sid: self._rows[0].find(sid) for sid in ids}
+            return {sid: self._rows[1][i].astype(np.float32, copy=False)
+                    for sid, i in found.items() if i is not None}
         at = np.searchsorted(self.ids, np.array(list(ids), dtype=str))
         out = {}
         for sid, i in zip(ids, at):
@@ -291,7 +383,10 @@ class SentenceVectors:
     def load(cls, path: Path) -> "SentenceVectors | None":
         if not all((path / name).exists() for name in cls.FILES):
             return None
-        return cls(*(np.load(path / name, mmap_mode="r") for name in cls.FILES))
+        out = cls(*(np.load(path / name, mmap_mode="r") for name in cls.FILES))
+        if len(out.ids):
+            out._rows = (Rows(out.ids), Rows(out.vectors))
+        return out
 
 
 def _buffer(shape: tuple[int, int], spill: Path | None = None) -> np.ndarray:

@@ -67,7 +67,7 @@ class HybridRetriever:
         if self.mode in ("hybrid", "bm25"):
             own = set(query.typed) if query.carried else None
             for rank, (i, _) in enumerate(self.bm25.top(query.tokens, n, own), 1):
-                pid = str(self.bm25.ids[i])
+                pid = self.bm25.passage_id(i)
                 bm25_ranks[pid] = rank
                 sources[pid] = self.bm25.source(i)
         if self.mode in ("hybrid", "vector") and self.store is not None:

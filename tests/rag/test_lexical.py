@@ -195,3 +195,74 @@ def test_a_storage_failure_is_one_sentence(settings, monkeypatch, capsys):
                  QUESTION])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("sanad: The index at")
+
+
+def test_saved_scores_are_bm25s_own_floats_and_read_by_rows(tmp_path):
+    import bm25s
+
+    docs = [tokenize(t) for t in ("المسلمون في كازاخستان سبعون بالمائة من السكان",
+                                  "عاصمة كازاخستان أستانا وأكبر مدنها ألماتي",
+                                  "السكان في المدن الكبرى", "ألماتي مدينة كبيرة كبيرة")]
+    built = BM25.from_tokens(docs, [f"p{i}" for i in range(4)], ["a", "a", "b", "c"])
+    built.save(tmp_path / "lex")
+    saved = BM25.load(tmp_path / "lex")
+    reference = bm25s.BM25.load(str(tmp_path / "lex" / "bm25"), mmap=False, load_vocab=False,
+                                show_progress=False)
+    for query in (["كازاخستان"], ["السكان", "كازاخستان", "السكان"], docs[3], ["غير"]):
+        known = [saved.vocab[t] for t in query if t in saved.vocab]
+        expected = reference.get_scores(known) if known else np.zeros(4, np.float32)
+        assert np.array_equal(saved.scores(query), expected)
+        assert np.array_equal(built.scores(query), expected)
+    assert [saved.passage_id(i) for i in range(4)] == ["p0", "p1", "p2", "p3"]
+    assert [saved.source(i) for i in range(4)] == ["a", "a", "b", "c"]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 63, 64, 65, 66, 200, 1000])
+def test_rows_find_every_id_of_a_sorted_file_and_none_else(tmp_path, n):
+    from rag.lexical import Rows
+
+    ids = np.array(sorted(f"{i * 7919 % 100003:06d}x" for i in range(n)), dtype=str)
+    np.save(tmp_path / "ids.npy", ids if n else np.array([], "U7"))
+    rows = Rows(np.load(tmp_path / "ids.npy", mmap_mode="r"))
+    assert [rows.find(str(s)) for s in ids] == list(range(n))
+    for absent in ("", "000000", "5", "999999y", "zzz"):
+        assert rows.find(absent) is None
+    assert len(rows) == n and (not n or rows[-1] == ids[-1])
+
+
+def test_large_sentence_vectors_merge_through_a_file_to_the_same_rows(tmp_path, monkeypatch):
+    import rag.lexical as lexical
+
+    rng = np.random.default_rng(1)
+
+    def rows(n, prefix):
+        return [(f"{prefix}{rng.integers(10**6):06d}", f"f{i % 4}", rng.random(6, np.float32))
+                for i in range(n)]
+
+    a, b = rows(300, "a"), rows(200, "b")
+    expected = lexical.SentenceVectors.of(a).joined(lexical.SentenceVectors.of(b))
+    expected = expected.without({"f1"})
+    monkeypatch.setattr(lexical, "IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(lexical, "_ROWS", 7)
+    lexical.SentenceVectors.of(a).save(tmp_path)
+    saved = lexical.SentenceVectors.load(tmp_path)
+    assert saved.without(set()) is saved and saved.without({"nothing"}) is saved
+    merged = saved.joined(lexical.SentenceVectors.of(b)).without({"f1"})
+    assert isinstance(merged.vectors, np.memmap)
+    assert np.array_equal(merged.ids, expected.ids)
+    assert np.array_equal(merged.sources, expected.sources)
+    assert np.array_equal(np.asarray(merged.vectors), expected.vectors)
+    merged.save(tmp_path)
+    again = lexical.SentenceVectors.load(tmp_path)
+    got = again.get([str(i) for i in expected.ids] + ["missing"])
+    assert list(got) == [str(i) for i in expected.ids]
+    assert all(np.array_equal(got[str(i)], v) for i, v in zip(expected.ids, expected.vectors))
+
+
+def test_the_record_of_files_is_read_when_asked_not_kept(settings):
+    Assistant(settings).index()
+    store = open_store(settings)
+    saved = BM25.load(store.lexical_path, store.stamp())
+    record = saved.files
+    assert set(record) == {p.name for p in settings.corpus_dir.glob("*.txt")}
+    assert saved._files is None and saved.files == record
