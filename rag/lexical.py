@@ -270,12 +270,14 @@ class Rows:
     after an index run replaced it."""
 
     _BLOCK = 64  # a binary search reads the last rows it narrows to at once
+    _TREE_DEPTH = 13  # the rows of its first steps are kept: at most 8,191 (~0.6 MB)
 
     def __init__(self, array: np.memmap):
         self.dtype, self.shape = array.dtype, array.shape
         self._width = array.dtype.itemsize * int(np.prod(array.shape[1:], dtype=np.int64))
         self._offset = array.offset
         self._fd = os.open(array.filename, os.O_RDONLY)
+        self._tree: dict[int, str] = {}
         weakref.finalize(self, os.close, self._fd)
 
     def __len__(self) -> int:
@@ -289,6 +291,9 @@ class Rows:
             at += len(self)
         if not 0 <= at < len(self):
             raise IndexError(at)
+        if self.dtype.kind == "U" and len(self.shape) == 1:  # a passage id: no numpy call
+            data = os.pread(self._fd, self._width, self._offset + at * self._width)
+            return data.decode("utf-32-le").rstrip("\0")
         return self.read(at, at + 1)[0]
 
     def read(self, start: int, stop: int) -> np.ndarray:
@@ -296,15 +301,24 @@ class Rows:
         data = os.pread(self._fd, n * self._width, self._offset + start * self._width)
         return np.frombuffer(data, dtype=self.dtype).reshape((n, *self.shape[1:]))
 
-    def find(self, key) -> int | None:
-        """The row equal to `key` in a sorted 1-d array, or None."""
-        lo, hi = 0, len(self)
-        while hi - lo > self._BLOCK:
+    def find(self, key: str) -> int | None:
+        """The row equal to `key` in a sorted 1-d array of strings, or None."""
+        if not isinstance(key, str) or len(key) > self.dtype.itemsize // 4:
+            return None
+        lo, hi, depth = 0, len(self), 0
+        while hi - lo > self._BLOCK:  # one short read per step, decoded without numpy
             mid = (lo + hi) // 2
-            if self.read(mid, mid + 1)[0] < key:
+            row = self._tree.get(mid)
+            if row is None:
+                data = os.pread(self._fd, self._width, self._offset + mid * self._width)
+                row = data.decode("utf-32-le").rstrip("\0")
+                if depth < self._TREE_DEPTH:
+                    self._tree[mid] = row
+            if row < key:
                 lo = mid + 1
             else:
                 hi = mid
+            depth += 1
         block = self.read(lo, min(hi + 1, len(self)))  # the answer may be hi itself
         at = int(np.searchsorted(block, key))
         return lo + at if at < len(block) and block[at] == key else None
