@@ -206,7 +206,8 @@ class Assistant:
         retriever, notice = self._current_retriever()
         if notice:
             yield Notice(notice)
-        text = followup.rewrite_query(self.settings, question, turns, rank=retriever.bm25.idf)
+        text = followup.rewrite_query(self.settings, question, list(history or []),
+                                      rank=retriever.bm25.idf, retriever=retriever)
         if text != question:
             yield QueryRewritten(text)
         query = Query.build(question, text, retriever.embeddings)  # analysed once, used below

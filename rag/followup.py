@@ -6,6 +6,10 @@
 or a very short question). Only then is it rewritten: by the chat model with the condense
 prompt in LLM mode, or by `carry_entities` offline (and whenever the model fails), which
 appends the content words of the previous standalone query.
+
+Offline, with e5 vectors, the meaning decides first whether the question leans at all
+(`leans_by_meaning`): "ومتى بدأت الحرب العالمية الثانية؟" after a question about Mahfouz opens
+like a follow-up but names its own subject, and carrying "نجيب محفوظ" would only pull it away.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ import re
 import unicodedata
 from typing import Callable, Sequence
 
+import numpy as np
+
 from .analysis import QUESTION_WORDS, STOPWORDS, normalize, question_kind, tokenize
+from .embeddings import E5_NAME
 from .errors import LLMError
-from .types import Turn
+from .types import Answer, Turn
 
 MAX_CARRIED_WORDS = 8
 MAX_ANSWER_WORDS = 3  # of the earlier answer, the rarest words in the corpus
@@ -29,6 +36,10 @@ _MARKERS = re.compile(r"\[[\d,، ]+\]")
 SHORT_CONTENT_WORDS = 2  # a question this short (content words and words in all)
 SHORT_TOTAL_WORDS = 4  # cannot stand alone: "متى؟", "من هو ويتكوف؟", "ما رأي روسيا؟"
 MAX_REWRITE_CHARS = 400
+# A follow-up whose own nearest passage is this much closer (cosine, e5) than the best passage of
+# the previous turn has a subject of its own: nothing is carried. Chosen on ARCD-train
+# conversations (bench/arcd_train_followups.jsonl, `bench/bench_followups.py --arcd-train`).
+LEAN_MARGIN = 0.03
 
 _STRIP = re.compile("[\u064b-\u065f\u0670\u0640]")  # diacritics and tatweel; keeps ة
 _WORD = re.compile(r"[^\W_]+")
@@ -52,12 +63,17 @@ _NOT_SUFFIXED = {_N(w) for w in """
 """.split()}
 
 
-def rewrite_query(settings, question: str, turns: Sequence[Turn],
-                  rank: Callable[[str], float] | None = None) -> str:
+def rewrite_query(settings, question: str, turns: Sequence["Turn | Answer"],
+                  rank: Callable[[str], float] | None = None, retriever=None) -> str:
     """The standalone query to search: `question` itself unless it depends on `turns`.
-    `rank(token)` (the corpus idf) picks the words of the earlier answer worth carrying."""
+    `rank(token)` (the corpus idf) picks the words of the earlier answer worth carrying.
+    Given the `retriever` and an earlier `Answer` (its passages), the vectors decide whether a
+    question that only opens like a follow-up ("ومتى ...؟", no word pointing back) leans on it
+    at all (`leans_by_meaning`); a word that points back ("زارها") always leans."""
     if not turns or not needs_rewrite(question):
         return question
+    earlier = turns[-1]
+    turns = [t.as_turn() if isinstance(t, Answer) else t for t in turns]
     if settings.llm_enabled:
         try:
             rewritten = rewrite_with_model(settings, question, turns)
@@ -65,7 +81,30 @@ def rewrite_query(settings, question: str, turns: Sequence[Turn],
             rewritten = None
         if rewritten:
             return rewritten
+    if (isinstance(earlier, Answer) and not refers_back(question)
+            and not leans_by_meaning(question, earlier, retriever)):
+        return question
     return carry_entities(question, turns[-1], rank)
+
+
+def leans_by_meaning(question: str, earlier: Answer, retriever) -> bool:
+    """Does the question, by its e5 vector, lean on the earlier turn? No when the passage
+    nearest to the question as typed is LEAN_MARGIN closer to it than any passage the earlier
+    turn found: the question found a subject of its own. One query embedding and two reads by
+    vector and id; no corpus text is embedded. Yes whenever this cannot be measured (another
+    embedding, no stored vectors), as before."""
+    embeddings = getattr(retriever, "embeddings", None)
+    store = getattr(retriever, "store", None)
+    ids = [h.passage.id for h in earlier.passages]
+    if getattr(embeddings, "name", "") != E5_NAME or store is None or not ids:
+        return True
+    vector = embeddings.query_vector(question)
+    nearest = store.query(vector, 1)
+    before = store.vectors(ids).values()
+    if not nearest or not before:
+        return True
+    own = 1.0 - float(nearest[0][1])
+    return own - max(float(np.dot(vector, v)) for v in before) < LEAN_MARGIN
 
 
 def is_refusal(text: str | None) -> bool:
@@ -145,11 +184,18 @@ def needs_rewrite(question: str) -> bool:
         return True
     if first in ("and", "also"):
         return True
-    for word in raw:
+    if refers_back(question):
+        return True
+    return len(raw) <= SHORT_TOTAL_WORDS and len(content_words(question)) <= SHORT_CONTENT_WORDS
+
+
+def refers_back(question: str) -> bool:
+    """A word of the question points back: a pronoun suffix ("زارها"), a demonstrative, "it"."""
+    for word in _surface_words(question):
         n = _N(word)
         if n in _DEMONSTRATIVES or n in _ENGLISH_REFERENCES or has_pronoun_suffix(word):
             return True
-    return len(raw) <= SHORT_TOTAL_WORDS and len(content_words(question)) <= SHORT_CONTENT_WORDS
+    return False
 
 
 def _carriable(question: str, text: str) -> list[str]:

@@ -154,3 +154,77 @@ def test_standalone_question_with_history_is_searched_as_asked(llm_assistant, ll
     assert answer.query == question and not answer.rewritten
     assert len(llm_server.chat_requests) == 1  # no condense call
     assert_citations_mapped(answer)
+
+
+# -- the vectors decide whether a follow-up leans (offline, e5) ---------------------------------
+
+class _Vectors:
+    """e5 stand-in: fixed unit vectors per question; a store that answers by vector and id."""
+
+    name = "e5-small-q4"
+
+    def __init__(self, questions: dict, passages: dict):
+        self.questions, self.passages, self.calls = questions, passages, 0
+
+    def query_vector(self, text):
+        self.calls += 1
+        return self.questions[text]
+
+    def query(self, vector, k):
+        ranked = sorted(self.passages, key=lambda i: -float(vector @ self.passages[i]))
+        return [(i, 1.0 - float(vector @ self.passages[i]), "f.txt") for i in ranked[:k]]
+
+    def vectors(self, ids, sentences=False):
+        return {i: self.passages[i] for i in ids if i in self.passages}
+
+
+def _unit(*xs):
+    import numpy as np
+
+    v = np.array(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def _earlier(passage_ids):
+    from rag.types import Answer, Hit, Passage
+
+    hits = [Hit(Passage(i, "f.txt", 0, 1, "x", 0), 1.0) for i in passage_ids]
+    return Answer(text="قاسم جومارت توكاييف [1].", citations=[], passages=hits,
+                  query=PRESIDENT.question, question=PRESIDENT.question, answered=True)
+
+
+def _retriever(vectors):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(embeddings=vectors, store=vectors)
+
+
+def test_a_follow_up_that_finds_a_subject_of_its_own_carries_nothing():
+    vectors = _Vectors({"ومتى بدأت الحرب العالمية الثانية؟": _unit(0.1, 1.0)},
+                       {"president": _unit(1.0, 0.1), "war": _unit(0.1, 1.0)})
+    settings = Settings.from_env(env={}, offline=True)
+    question = "ومتى بدأت الحرب العالمية الثانية؟"
+    assert rewrite_query(settings, question, [_earlier(["president"])],
+                         retriever=_retriever(vectors)) == question
+    assert vectors.calls == 1  # one query embedding, no corpus text
+
+
+def test_a_follow_up_nearest_to_the_earlier_passages_leans_on_them():
+    vectors = _Vectors({"ومتى زارها؟": _unit(1.0, 0.3)},
+                       {"president": _unit(1.0, 0.2), "war": _unit(0.1, 1.0)})
+    settings = Settings.from_env(env={}, offline=True)
+    assert rewrite_query(settings, "ومتى زارها؟", [_earlier(["president"])],
+                         retriever=_retriever(vectors)) == "متى زارها رئيس كازاخستان؟"
+
+
+def test_without_e5_vectors_or_an_earlier_answer_the_rule_is_as_before():
+    vectors = _Vectors({"ومتى بدأت الحرب العالمية الثانية؟": _unit(0.1, 1.0)},
+                       {"president": _unit(1.0, 0.1), "war": _unit(0.1, 1.0)})
+    vectors.name = "hashing-ngram-v1"
+    settings = Settings.from_env(env={}, offline=True)
+    question = "ومتى بدأت الحرب العالمية الثانية؟"
+    expected = rewrite_query(settings, question, [PRESIDENT])
+    assert expected != question
+    assert rewrite_query(settings, question, [_earlier(["president"])],
+                         retriever=_retriever(vectors)) == expected
+    assert vectors.calls == 0
