@@ -182,6 +182,72 @@ def query_terms(query: Query, retriever) -> QueryTerms:
     return QueryTerms(weights, frozenset(optional))
 
 
+# Across languages the stems cannot meet, but names and numbers can: a name's consonants,
+# folded into rough classes, survive transliteration (Khashoggi/خاشقجي, Mahfouz/محفوظ), and
+# digits are shared. For a question in another language the coverage features read these.
+_AR_CLASSES = str.maketrans({**dict.fromkeys("بپ", "B"), **dict.fromkeys("تطث", "T"),
+                             **dict.fromkeys("جغگ", "J"), **dict.fromkeys("حه", "H"),
+                             **dict.fromkeys("خقك", "K"), **dict.fromkeys("دض", "D"),
+                             **dict.fromkeys("ذظز", "Z"), **dict.fromkeys("سصش", "S"),
+                             **dict.fromkeys("فڤ", "F"), "ر": "R", "ل": "L", "م": "M", "ن": "N"})
+_LATIN_CLASSES = (("sh", "S"), ("ch", "S"), ("kh", "K"), ("gh", "J"), ("th", "T"), ("dh", "Z"),
+                  ("ph", "F"), ("ck", "K"), ("x", "KS"), ("q", "K"), ("k", "K"), ("c", "K"),
+                  ("g", "J"), ("j", "J"), ("b", "B"), ("p", "B"), ("t", "T"), ("d", "D"),
+                  ("s", "S"), ("z", "Z"), ("f", "F"), ("v", "F"), ("l", "L"), ("m", "M"),
+                  ("n", "N"), ("r", "R"), ("h", "H"))
+_CLITICS = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+_NAME_PARTICLES = frozenset({"al", "el", "ibn", "bin", "bint", "abu", "abd"})
+_NOT_NAMES = frozenset({"i", "the", "a", "an", "in", "on", "what", "which", "who", "whom",
+                        "whose", "when", "where", "how", "why", "is", "was", "did", "does", "do",
+                        "are", "were", "english", "arabic", "according"})
+
+
+@lru_cache(maxsize=65536)
+def _skeleton(word: str) -> str:
+    """The consonant classes of a word, Arabic (normalised) or Latin; digits stay digits."""
+    if word.isdigit():
+        return word
+    if word.isascii():
+        word = re.sub(r"c(?=[eiy])", "s", re.sub(r"h$", "", word.lower()))
+        out, i = [], 0
+        while i < len(word):
+            hit = next(((a, b) for a, b in _LATIN_CLASSES if word.startswith(a, i)), None)
+            out.append(hit[1] if hit else "")
+            i += len(hit[0]) if hit else 1
+        word = "".join(out)
+    else:
+        word = re.sub(r"H$", "", "".join(c for c in word.translate(_AR_CLASSES) if c.isascii()))
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+def _skeletons(text: str) -> set[str]:
+    """Skeletons of a text's words, with and without a leading clitic or article, and of
+    compounds whose second word takes the article (صلاح الدين: Saladin)."""
+    out, ws = set(), words(text)
+    bare = [next((w[len(c):] for c in _CLITICS if w.startswith(c) and len(w) > len(c) + 1), w)
+            for w in ws]
+    for w, b, nxt in zip(ws, bare, ws[1:] + [""]):
+        out.update((_skeleton(w), _skeleton(b)))
+        if nxt.startswith("ال") and len(nxt) > 3:
+            out.add(_skeleton(b) + _skeleton(nxt[2:]))
+    out.discard("")
+    return out
+
+
+def crosslingual_terms(question: str) -> QueryTerms:
+    """What a question in another language shares with Arabic text: its numbers and the
+    skeletons of its names (capitalised words after the first), each weighing the same."""
+    ws = re.findall(r"[A-Za-z][A-Za-z'\-]*|\d+", question)
+    terms = []
+    for i, w in enumerate(ws):
+        if w.isdigit():
+            terms.append(w)
+        elif i > 0 and w[0].isupper() and w.lower() not in _NOT_NAMES:
+            terms += [_skeleton(p) for p in re.split(r"[-']", w)
+                      if p.lower() not in _NAME_PARTICLES and len(_skeleton(p)) >= 2]
+    return QueryTerms(dict.fromkeys(terms, 1.0), frozenset())
+
+
 FEATURES = ("sentence_cov", "passage_cov", "kind_found", "kind_missing", "sentence_cos",
             "sentence_cos_gap", "passage_cos", "rank_prior", "window_cov", "window_missing",
             "passage_missing", "neighbour_cos", "best_passage_cov", "best_passage_cos",
@@ -258,7 +324,9 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     A sentence's window is it and its neighbours in the passage: an answer often names its
     subject in the sentence before. The sentence and passage vectors are read from the index
     by id (stored at index time)."""
-    terms = query_terms(query, retriever)
+    crosslingual = scorer_for(query, retriever) is SCORERS["e5-crosslingual"]
+    terms = crosslingual_terms(query.question) if crosslingual else query_terms(query, retriever)
+    vocabulary = _skeletons if crosslingual else (lambda text: set(tokenize(text)))
     kind = query.kind
     qvec = query.vector
     store = getattr(retriever, "store", None)
@@ -278,14 +346,14 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     best_cos = max(cosines, default=0.0)
     passage_cos = sorted((_cos(qvec, pvecs.get(h.passage.id)) for h in hits), reverse=True)
     margin = passage_cos[0] - passage_cos[1] if len(passage_cos) > 1 else 0.0
-    passage_cov = {h.passage.id: _coverage(terms, set(tokenize(h.passage.text))) for h in hits}
+    passage_cov = {h.passage.id: _coverage(terms, vocabulary(h.passage.text)) for h in hits}
     best_passage_cov = max((c for c, _ in passage_cov.values()), default=0.0)
     out = []
     for (rank, hit, sent, near), cos in zip(sentences, cosines):
         p = hit.passage
         found = kind_found(kind, sent.text)
-        tokens = set(tokenize(sent.text))
-        window = tokens.union(*(tokenize(n.text) for n in near))
+        tokens = vocabulary(sent.text)
+        window = tokens.union(*(vocabulary(n.text) for n in near))
         cov, _ = _coverage(terms, tokens)
         window_cov, window_missing = _coverage(terms, window)
         feats = [cov, passage_cov[p.id][0], float(found),

@@ -195,3 +195,22 @@ def test_answerability_reads_the_best_ranked_sentence_and_the_question_as_a_whol
     assert named["rank_margin"] == pytest.approx(0.8)
     assert named["best_sentence_cos"] == pytest.approx(0.90)
     assert named["bias"] == 1.0
+
+
+@pytest.mark.parametrize("question, text, share", [
+    ("When was Naguib Mahfouz born?", "وُلد نجيب محفوظ في القاهرة.", 1.0),
+    ("Who visited Kazakhstan in 2016?", "زار نتنياهو كازاخستان عام 2016.", 1.0),
+    ("Which battle did Saladin win?", "انتصر صلاح الدين الأيوبي في حطين.", 1.0),
+    ("Where is Lebanon?", "يقع لبنان في غرب آسيا.", 1.0),
+    ("When was Naguib Mahfouz born?", "ولد نتنياهو في تل أبيب.", 0.0),
+])
+def test_an_english_question_meets_arabic_text_by_its_names_and_numbers(question, text, share):
+    """Stems cannot cross languages; the consonants of names and the digits can."""
+    terms = extractive.crosslingual_terms(question)
+    assert terms.weights
+    assert extractive._coverage(terms, extractive._skeletons(text))[0] == pytest.approx(share)
+
+
+def test_question_words_and_common_words_are_not_names():
+    assert extractive.crosslingual_terms("What did the president say?").weights == {}
+    assert list(extractive.crosslingual_terms("Where did Al-Shafi'i die?").weights) == ["SF"]
