@@ -11,7 +11,7 @@ Questions, for the scorer of rag/extractive.py named by --scorer:
   in the same file (lines with "gold", "answers" and "answerable"), the paraphrased pairs
   below asked in English. An English question shares no stems with Arabic text: its
   coverage features read what it can share, numbers and the consonant skeletons of its names
-  (extractive.crosslingual_terms).
+  (matching.crosslingual_terms).
 Each question is asked three ways (top-k passages, their answer-sized sentences as features):
   - answerable: of its own set's index, the gold paragraph among the hits;
   - on-topic unanswerable: the same, with the gold paragraph held out of the hits (other

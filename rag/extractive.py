@@ -3,93 +3,34 @@
 A sentence scores by how much of the question's weight (BM25 idf of its stems) it and its
 passage cover, how close its vector and its passage's vector are to the question's (e5: by
 meaning, across languages), and whether it holds the kind of thing the question asks for
-(متى → a date, كم عدد → a count, not a percentage). The vectors were stored at index time:
-nothing of the corpus is embedded here. A logistic model turns the features into the
-probability that the sentence answers; below a calibrated threshold the answer says the corpus
-does not hold one. A scorer may instead refuse by a second model (`Scorer.answerability`) that
-reads the best-ranked sentence and the question as a whole: what it misses, how far it leads. bench/fit_answerer.py fits both on ARCD-train and TyDi (never tests/qa).
+(متى → a date, كم عدد → a count, not a percentage; `matching`). The vectors were stored at
+index time: nothing of the corpus is embedded here. A logistic model turns the features into
+the probability that the sentence answers; below a calibrated threshold the answer says the
+corpus does not hold one. A scorer may instead refuse by a second model
+(`Scorer.answerability`) that reads the best-ranked sentence and the question as a whole: what
+it misses, how far it leads. bench/fit_answerer.py fits both on ARCD-train and TyDi (never
+tests/qa).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
-from functools import lru_cache
 
 import numpy as np
 
-from .analysis import normalize, tokenize, words
+from .analysis import tokenize
 from .chunking import passage_sentences
 from .embeddings import E5_NAME
 from .errors import SanadError
+from .matching import CHECKABLE, coverage, crosslingual_terms, kind_found, query_terms, skeletons
 from .query import Query
 from .types import Answer, Citation, Hit
 
 SECOND_SENTENCE_RATIO = 0.85  # a second sentence is added when it scores this close to the best
 MAX_SENTENCES = 2
-ROOT_CREDIT = 0.5
 NO_ANSWER_TEXT = "لا تتضمن المقالات المتاحة إجابة عن هذا السؤال."
 NO_ANSWER = {"ar": NO_ANSWER_TEXT, "en": "The available articles do not answer this question."}
-
-_MONTHS = ("يناير|فبراير|مارس|أبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|"
-           "نوفمبر|ديسمبر|كانون|شباط|آذار|اذار|نيسان|أيار|ايار|حزيران|تموز|آب|أيلول|ايلول|تشرين")
-_DAYS = "الاثنين|الإثنين|الثلاثاء|الأربعاء|الاربعاء|الخميس|الجمعة|السبت|الأحد|الاحد"
-_PRE = r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?"  # a clitic or article may lead the word
-_KIND_PATTERNS = {
-    "date": re.compile(rf"\b(1[89]|20)\d\d\b|\d{{1,2}}:\d\d|{_PRE}(?:{_MONTHS}|{_DAYS}|الليلة|ليلا|"
-                       r"القرن|عام|أعوام|الماضي|المقبل|فجرا|صباحا|مساء|يوم|أيام|شهر|أسبوع)(?!\w)"),
-    "number": re.compile(rf"\d|{_PRE}(?:واحد|اثنا|اثني|اثنان|اثنين|اثنتان|"
-                         r"اثنتين|ثلاث|أربع|اربع|خمس|ست|سبع|ثمان|تسع|عشر|مائة|مئة|مئات|ألف|آلاف|"
-                         r"مليون|ملايين|مليار)(?:ة|ه|ي|ية|ين|ون|ات)?(?!\w)|بالمائة|بالمئة|عدة|العديد"),
-    "person": re.compile(rf"{_PRE}(?:رئيس|المبعوث|مبعوث|وزير|أمير|الأمير|ولي العهد|الملك|ملك|السيد|"
-                         r"مسؤول|الشيخ|الدكتور|النائب|المتحدث|سفير|الجنرال|زعيم|قائد)(?:ها|ه|هم|ي|ة)?(?!\w)"),
-    "place": re.compile(rf"{_PRE}(?:مدينة|العاصمة|عاصمة|منطقة|محافظة|ولاية|إقليم|جزيرة|قرية|بلدة|"
-                        r"شمال|جنوب|شرق|غرب|وسط)(?:ها|ه|هم|ي|ة)?(?!\w)"),
-}
-
-
-_NUMBER_WORD = re.compile(r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?(?:واحد|اثن\w*|ثلاث|اربع|خمس|ست|سبع|"
-                          r"ثمان|تسع|عشر|عشرات|مايه|ميه|مييات|الف|الاف|مليون|ملايين|مليار|"
-                          r"مليارات)(?:ه|ي|يه|ين|ون|ات)?(?!\w)")
-_PERCENT_WORD = r"(?:بالمايه|بالميه|في المايه|في الميه)"
-_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)")
-_AGE = re.compile(r"(?<!\d)\d+ (?:عام|عاما|سنه|سنوات|سنين)(?!\w)|من العمر|(?<!\w)عمر(?:ه|ها)?(?!\w)")
-
-
-def _has_percent(raw: str, norm: str) -> bool:
-    return bool(re.search(r"\d\s*[%٪]|[%٪]\s*\d", raw) or re.search(rf"\d+ {_PERCENT_WORD}", norm))
-
-
-def _has_count(raw: str) -> bool:
-    """A number that counts: not a percentage, a year or a clock time."""
-    text = re.sub(r"\d+(?:[.,٫]\d+)?\s*[%٪]|\d{1,2}:\d\d", " ", raw)
-    norm = normalize(text)
-    norm = _YEAR.sub(" ", re.sub(rf"\d+ {_PERCENT_WORD}", " ", norm))
-    return bool(re.search(r"\d", norm) or _NUMBER_WORD.search(norm))
-
-
-def kind_found(kind: str | None, text: str) -> bool:
-    """Does the sentence hold the kind of thing the question asks for?"""
-    if kind in ("count", "percent", "age"):
-        norm = normalize(text)
-        if kind == "percent":
-            return _has_percent(text, norm)
-        if kind == "age":
-            return bool(_AGE.search(norm))
-        return _has_count(text)
-    pattern = _KIND_PATTERNS.get(kind or "")
-    return bool(pattern is not None and pattern.search(text))
-
-
-# Kinds whose absence a pattern can vouch for; names of people and places it cannot.
-_CHECKABLE = frozenset({"date", "number", "count", "percent", "age"})
-
-# Nouns that name the kind of answer rather than its content.
-_SCAFFOLD = frozenset(tokenize("اسم عدد سنة عام يوم أيام الأسبوع شهر تاريخ موعد نسبة ساعة وقت "
-                               "قرن طريقة سبب عمر"))
-
 
 @dataclass
 class _Candidate:
@@ -100,152 +41,6 @@ class _Candidate:
     score: float
     hit: Hit
     features: tuple[float, ...] = ()
-
-
-@lru_cache(maxsize=65536)
-def _similar(a: str, b: str) -> bool:
-    """Stems that differ by a letter or two (توكايف/توكاييف, spelling variants) still match."""
-    if a == b:
-        return True
-    if min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 2:
-        return False
-    if a.startswith(b) or b.startswith(a):
-        return True
-    return SequenceMatcher(None, a, b).ratio() >= 0.8
-
-
-_WEAK = set("اويه")
-
-
-@lru_cache(maxsize=65536)
-def _root(stem: str) -> str:
-    """A crude triliteral skeleton (drop a derivational prefix and long vowels), so that
-    تطبيع/طبعت or مسلمين/إسلام meet; used only for partial credit."""
-    if len(stem) >= 4 and stem[0] in "مت":
-        stem = stem[1:]
-    core = stem[0] + "".join(c for c in stem[1:] if c not in _WEAK) if stem else stem
-    return core if len(core) >= 3 else ""
-
-
-def _match(term: str, tokens: set[str]) -> float:
-    if term in tokens or any(_similar(term, t) for t in tokens):
-        return 1.0
-    root = _root(term)
-    if root and any(_root(t) == root for t in tokens):
-        return ROOT_CREDIT
-    return 0.0
-
-
-@dataclass(frozen=True)
-class QueryTerms:
-    """Question terms with idf weights; `optional` terms name the kind of answer sought
-    ("في أي سنة", "ما اسم", "كم عدد") and count only when a sentence has them."""
-
-    weights: dict[str, float]
-    optional: frozenset[str]
-
-
-def _coverage(q: QueryTerms, tokens: set[str]) -> tuple[float, float]:
-    """(share of the question's weight these tokens cover, weight of the heaviest term they
-    miss relative to the heaviest term of the question)."""
-    got = total = missing = 0.0
-    for term, w in q.weights.items():
-        credit = _match(term, tokens)
-        if credit == 0.0 and term in q.optional:
-            continue
-        got += w * credit
-        total += w
-        if credit == 0.0:
-            missing = max(missing, w)
-    top = max(q.weights.values(), default=0.0)
-    return (got / total if total > 0 else 0.0), (missing / top if top > 0 else 0.0)
-
-
-_FOCUS_AFTER = {normalize(w) for w in ("أي", "اي", "كم", "ما", "ماذا", "وما", "وكم", "بأي", "بماذا")}
-
-
-def query_terms(query: Query, retriever) -> QueryTerms:
-    """The query's stems with idf weights; words carried from the conversation weigh as they
-    do in retrieval (`BM25.context_factor`)."""
-    weights = {t: retriever.bm25.idf(t) for t in query.tokens}
-    if query.carried:
-        context = [t for t in weights if t not in query.typed]
-        factor = retriever.bm25.context_factor([t for t in weights if t in query.typed], context)
-        for t in context:
-            weights[t] *= factor
-    optional = set()
-    ws = words(query.text)
-    for i, w in enumerate(ws[:-1]):
-        if w in _FOCUS_AFTER:
-            optional.update(tokenize(ws[i + 1]))
-    optional.update(t for t in query.tokens if t in _SCAFFOLD)
-    return QueryTerms(weights, frozenset(optional))
-
-
-# Across languages the stems cannot meet, but names and numbers can: a name's consonants,
-# folded into rough classes, survive transliteration (Khashoggi/خاشقجي, Mahfouz/محفوظ), and
-# digits are shared. For a question in another language the coverage features read these.
-_AR_CLASSES = str.maketrans({**dict.fromkeys("بپ", "B"), **dict.fromkeys("تطث", "T"),
-                             **dict.fromkeys("جغگ", "J"), **dict.fromkeys("حه", "H"),
-                             **dict.fromkeys("خقك", "K"), **dict.fromkeys("دض", "D"),
-                             **dict.fromkeys("ذظز", "Z"), **dict.fromkeys("سصش", "S"),
-                             **dict.fromkeys("فڤ", "F"), "ر": "R", "ل": "L", "م": "M", "ن": "N"})
-_LATIN_CLASSES = (("sh", "S"), ("ch", "S"), ("kh", "K"), ("gh", "J"), ("th", "T"), ("dh", "Z"),
-                  ("ph", "F"), ("ck", "K"), ("x", "KS"), ("q", "K"), ("k", "K"), ("c", "K"),
-                  ("g", "J"), ("j", "J"), ("b", "B"), ("p", "B"), ("t", "T"), ("d", "D"),
-                  ("s", "S"), ("z", "Z"), ("f", "F"), ("v", "F"), ("l", "L"), ("m", "M"),
-                  ("n", "N"), ("r", "R"), ("h", "H"))
-_CLITICS = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
-_NAME_PARTICLES = frozenset({"al", "el", "ibn", "bin", "bint", "abu", "abd"})
-_NOT_NAMES = frozenset({"i", "the", "a", "an", "in", "on", "what", "which", "who", "whom",
-                        "whose", "when", "where", "how", "why", "is", "was", "did", "does", "do",
-                        "are", "were", "english", "arabic", "according"})
-
-
-@lru_cache(maxsize=65536)
-def _skeleton(word: str) -> str:
-    """The consonant classes of a word, Arabic (normalised) or Latin; digits stay digits."""
-    if word.isdigit():
-        return word
-    if word.isascii():
-        word = re.sub(r"c(?=[eiy])", "s", re.sub(r"h$", "", word.lower()))
-        out, i = [], 0
-        while i < len(word):
-            hit = next(((a, b) for a, b in _LATIN_CLASSES if word.startswith(a, i)), None)
-            out.append(hit[1] if hit else "")
-            i += len(hit[0]) if hit else 1
-        word = "".join(out)
-    else:
-        word = re.sub(r"H$", "", "".join(c for c in word.translate(_AR_CLASSES) if c.isascii()))
-    return re.sub(r"(.)\1+", r"\1", word)
-
-
-def _skeletons(text: str) -> set[str]:
-    """Skeletons of a text's words, with and without a leading clitic or article, and of
-    compounds whose second word takes the article (صلاح الدين: Saladin)."""
-    out, ws = set(), words(text)
-    bare = [next((w[len(c):] for c in _CLITICS if w.startswith(c) and len(w) > len(c) + 1), w)
-            for w in ws]
-    for w, b, nxt in zip(ws, bare, ws[1:] + [""]):
-        out.update((_skeleton(w), _skeleton(b)))
-        if nxt.startswith("ال") and len(nxt) > 3:
-            out.add(_skeleton(b) + _skeleton(nxt[2:]))
-    out.discard("")
-    return out
-
-
-def crosslingual_terms(question: str) -> QueryTerms:
-    """What a question in another language shares with Arabic text: its numbers and the
-    skeletons of its names (capitalised words after the first), each weighing the same."""
-    ws = re.findall(r"[A-Za-z][A-Za-z'\-]*|\d+", question)
-    terms = []
-    for i, w in enumerate(ws):
-        if w.isdigit():
-            terms.append(w)
-        elif i > 0 and w[0].isupper() and w.lower() not in _NOT_NAMES:
-            terms += [_skeleton(p) for p in re.split(r"[-']", w)
-                      if p.lower() not in _NAME_PARTICLES and len(_skeleton(p)) >= 2]
-    return QueryTerms(dict.fromkeys(terms, 1.0), frozenset())
 
 
 FEATURES = ("sentence_cov", "passage_cov", "kind_found", "kind_missing", "sentence_cos",
@@ -326,7 +121,7 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     by id (stored at index time)."""
     crosslingual = scorer_for(query, retriever) is SCORERS["e5-crosslingual"]
     terms = crosslingual_terms(query.question) if crosslingual else query_terms(query, retriever)
-    vocabulary = _skeletons if crosslingual else (lambda text: set(tokenize(text)))
+    vocabulary = skeletons if crosslingual else (lambda text: set(tokenize(text)))
     kind = query.kind
     qvec = query.vector
     store = getattr(retriever, "store", None)
@@ -346,7 +141,7 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     best_cos = max(cosines, default=0.0)
     passage_cos = sorted((_cos(qvec, pvecs.get(h.passage.id)) for h in hits), reverse=True)
     margin = passage_cos[0] - passage_cos[1] if len(passage_cos) > 1 else 0.0
-    passage_cov = {h.passage.id: _coverage(terms, vocabulary(h.passage.text)) for h in hits}
+    passage_cov = {h.passage.id: coverage(terms, vocabulary(h.passage.text)) for h in hits}
     best_passage_cov = max((c for c, _ in passage_cov.values()), default=0.0)
     out = []
     for (rank, hit, sent, near), cos in zip(sentences, cosines):
@@ -354,10 +149,10 @@ def sentence_features(query: Query, hits: list[Hit], retriever
         found = kind_found(kind, sent.text)
         tokens = vocabulary(sent.text)
         window = tokens.union(*(vocabulary(n.text) for n in near))
-        cov, _ = _coverage(terms, tokens)
-        window_cov, window_missing = _coverage(terms, window)
+        cov, _ = coverage(terms, tokens)
+        window_cov, window_missing = coverage(terms, window)
         feats = [cov, passage_cov[p.id][0], float(found),
-                 float(kind in _CHECKABLE and not found), cos, cos - best_cos,
+                 float(kind in CHECKABLE and not found), cos, cos - best_cos,
                  _cos(qvec, pvecs.get(p.id)), 1.0 / (1 + rank), window_cov, window_missing,
                  passage_cov[p.id][1], max((_cos(qvec, svecs.get(n.id)) for n in near),
                                            default=0.0),

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from rag import extractive
+from rag import extractive, matching
 from rag.query import Query
 from rag.retrieval import HybridRetriever
 from rag.types import Hit, Passage
@@ -176,7 +176,7 @@ def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, co
     ("age", "زار المدينة في عام 2016.", False),
 ])
 def test_the_kind_of_answer_is_checked_precisely(kind, text, found):
-    assert extractive.kind_found(kind, text) is found
+    assert matching.kind_found(kind, text) is found
 
 
 def test_answerability_reads_the_best_ranked_sentence_and_the_question_as_a_whole():
@@ -206,11 +206,11 @@ def test_answerability_reads_the_best_ranked_sentence_and_the_question_as_a_whol
 ])
 def test_an_english_question_meets_arabic_text_by_its_names_and_numbers(question, text, share):
     """Stems cannot cross languages; the consonants of names and the digits can."""
-    terms = extractive.crosslingual_terms(question)
+    terms = matching.crosslingual_terms(question)
     assert terms.weights
-    assert extractive._coverage(terms, extractive._skeletons(text))[0] == pytest.approx(share)
+    assert matching.coverage(terms, matching.skeletons(text))[0] == pytest.approx(share)
 
 
 def test_question_words_and_common_words_are_not_names():
-    assert extractive.crosslingual_terms("What did the president say?").weights == {}
-    assert list(extractive.crosslingual_terms("Where did Al-Shafi'i die?").weights) == ["SF"]
+    assert matching.crosslingual_terms("What did the president say?").weights == {}
+    assert list(matching.crosslingual_terms("Where did Al-Shafi'i die?").weights) == ["SF"]

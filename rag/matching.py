@@ -1,0 +1,225 @@
+"""How a sentence meets a question: the kind of answer it holds, and how much of the
+question's words it covers.
+
+Kinds: متى asks for a date, كم عدد for a count (a percentage does not answer it), كم عمر for
+an age. Coverage: the question's stems weighted by their BM25 idf, matched exactly, by a
+letter or two of spelling, or (for partial credit) by a crude triliteral root; words that only
+name the kind of answer ("ما اسم", "في أي سنة") count only where a sentence has them. Across
+languages, names and numbers stand in for stems (`crosslingual_terms`). The answerer
+(`extractive`) turns these into features.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+from .analysis import normalize, tokenize, words
+from .query import Query
+
+ROOT_CREDIT = 0.5  # a match by root alone (تطبيع/طبعت) counts half
+
+_MONTHS = ("يناير|فبراير|مارس|أبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|"
+           "نوفمبر|ديسمبر|كانون|شباط|آذار|اذار|نيسان|أيار|ايار|حزيران|تموز|آب|أيلول|ايلول|تشرين")
+_DAYS = "الاثنين|الإثنين|الثلاثاء|الأربعاء|الاربعاء|الخميس|الجمعة|السبت|الأحد|الاحد"
+_PRE = r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?"  # a clitic or article may lead the word
+_KIND_PATTERNS = {
+    "date": re.compile(rf"\b(1[89]|20)\d\d\b|\d{{1,2}}:\d\d|{_PRE}(?:{_MONTHS}|{_DAYS}|الليلة|ليلا|"
+                       r"القرن|عام|أعوام|الماضي|المقبل|فجرا|صباحا|مساء|يوم|أيام|شهر|أسبوع)(?!\w)"),
+    "number": re.compile(rf"\d|{_PRE}(?:واحد|اثنا|اثني|اثنان|اثنين|اثنتان|"
+                         r"اثنتين|ثلاث|أربع|اربع|خمس|ست|سبع|ثمان|تسع|عشر|مائة|مئة|مئات|ألف|آلاف|"
+                         r"مليون|ملايين|مليار)(?:ة|ه|ي|ية|ين|ون|ات)?(?!\w)|بالمائة|بالمئة|عدة|العديد"),
+    "person": re.compile(rf"{_PRE}(?:رئيس|المبعوث|مبعوث|وزير|أمير|الأمير|ولي العهد|الملك|ملك|السيد|"
+                         r"مسؤول|الشيخ|الدكتور|النائب|المتحدث|سفير|الجنرال|زعيم|قائد)(?:ها|ه|هم|ي|ة)?(?!\w)"),
+    "place": re.compile(rf"{_PRE}(?:مدينة|العاصمة|عاصمة|منطقة|محافظة|ولاية|إقليم|جزيرة|قرية|بلدة|"
+                        r"شمال|جنوب|شرق|غرب|وسط)(?:ها|ه|هم|ي|ة)?(?!\w)"),
+}
+
+
+_NUMBER_WORD = re.compile(r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?(?:واحد|اثن\w*|ثلاث|اربع|خمس|ست|سبع|"
+                          r"ثمان|تسع|عشر|عشرات|مايه|ميه|مييات|الف|الاف|مليون|ملايين|مليار|"
+                          r"مليارات)(?:ه|ي|يه|ين|ون|ات)?(?!\w)")
+_PERCENT_WORD = r"(?:بالمايه|بالميه|في المايه|في الميه)"
+_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)")
+_AGE = re.compile(r"(?<!\d)\d+ (?:عام|عاما|سنه|سنوات|سنين)(?!\w)|من العمر|(?<!\w)عمر(?:ه|ها)?(?!\w)")
+
+
+def _has_percent(raw: str, norm: str) -> bool:
+    return bool(re.search(r"\d\s*[%٪]|[%٪]\s*\d", raw) or re.search(rf"\d+ {_PERCENT_WORD}", norm))
+
+
+def _has_count(raw: str) -> bool:
+    """A number that counts: not a percentage, a year or a clock time."""
+    text = re.sub(r"\d+(?:[.,٫]\d+)?\s*[%٪]|\d{1,2}:\d\d", " ", raw)
+    norm = normalize(text)
+    norm = _YEAR.sub(" ", re.sub(rf"\d+ {_PERCENT_WORD}", " ", norm))
+    return bool(re.search(r"\d", norm) or _NUMBER_WORD.search(norm))
+
+
+def kind_found(kind: str | None, text: str) -> bool:
+    """Does the sentence hold the kind of thing the question asks for?"""
+    if kind in ("count", "percent", "age"):
+        norm = normalize(text)
+        if kind == "percent":
+            return _has_percent(text, norm)
+        if kind == "age":
+            return bool(_AGE.search(norm))
+        return _has_count(text)
+    pattern = _KIND_PATTERNS.get(kind or "")
+    return bool(pattern is not None and pattern.search(text))
+
+
+# Kinds whose absence a pattern can vouch for; names of people and places it cannot.
+CHECKABLE = frozenset({"date", "number", "count", "percent", "age"})
+
+# Nouns that name the kind of answer rather than its content.
+_SCAFFOLD = frozenset(tokenize("اسم عدد سنة عام يوم أيام الأسبوع شهر تاريخ موعد نسبة ساعة وقت "
+                               "قرن طريقة سبب عمر"))
+
+
+@lru_cache(maxsize=65536)
+def _similar(a: str, b: str) -> bool:
+    """Stems that differ by a letter or two (توكايف/توكاييف, spelling variants) still match."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 2:
+        return False
+    if a.startswith(b) or b.startswith(a):
+        return True
+    return SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+_WEAK = set("اويه")
+
+
+@lru_cache(maxsize=65536)
+def _root(stem: str) -> str:
+    """A crude triliteral skeleton (drop a derivational prefix and long vowels), so that
+    تطبيع/طبعت or مسلمين/إسلام meet; used only for partial credit."""
+    if len(stem) >= 4 and stem[0] in "مت":
+        stem = stem[1:]
+    core = stem[0] + "".join(c for c in stem[1:] if c not in _WEAK) if stem else stem
+    return core if len(core) >= 3 else ""
+
+
+def _match(term: str, tokens: set[str]) -> float:
+    if term in tokens or any(_similar(term, t) for t in tokens):
+        return 1.0
+    root = _root(term)
+    if root and any(_root(t) == root for t in tokens):
+        return ROOT_CREDIT
+    return 0.0
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """Question terms with idf weights; `optional` terms name the kind of answer sought
+    ("في أي سنة", "ما اسم", "كم عدد") and count only when a sentence has them."""
+
+    weights: dict[str, float]
+    optional: frozenset[str]
+
+
+def coverage(q: QueryTerms, tokens: set[str]) -> tuple[float, float]:
+    """(share of the question's weight these tokens cover, weight of the heaviest term they
+    miss relative to the heaviest term of the question)."""
+    got = total = missing = 0.0
+    for term, w in q.weights.items():
+        credit = _match(term, tokens)
+        if credit == 0.0 and term in q.optional:
+            continue
+        got += w * credit
+        total += w
+        if credit == 0.0:
+            missing = max(missing, w)
+    top = max(q.weights.values(), default=0.0)
+    return (got / total if total > 0 else 0.0), (missing / top if top > 0 else 0.0)
+
+
+_FOCUS_AFTER = {normalize(w) for w in ("أي", "اي", "كم", "ما", "ماذا", "وما", "وكم", "بأي", "بماذا")}
+
+
+def query_terms(query: Query, retriever) -> QueryTerms:
+    """The query's stems with idf weights; words carried from the conversation weigh as they
+    do in retrieval (`BM25.context_factor`)."""
+    weights = {t: retriever.bm25.idf(t) for t in query.tokens}
+    if query.carried:
+        context = [t for t in weights if t not in query.typed]
+        factor = retriever.bm25.context_factor([t for t in weights if t in query.typed], context)
+        for t in context:
+            weights[t] *= factor
+    optional = set()
+    ws = words(query.text)
+    for i, w in enumerate(ws[:-1]):
+        if w in _FOCUS_AFTER:
+            optional.update(tokenize(ws[i + 1]))
+    optional.update(t for t in query.tokens if t in _SCAFFOLD)
+    return QueryTerms(weights, frozenset(optional))
+
+
+# Across languages the stems cannot meet, but names and numbers can: a name's consonants,
+# folded into rough classes, survive transliteration (Khashoggi/خاشقجي, Mahfouz/محفوظ), and
+# digits are shared. For a question in another language the coverage features read these.
+_AR_CLASSES = str.maketrans({**dict.fromkeys("بپ", "B"), **dict.fromkeys("تطث", "T"),
+                             **dict.fromkeys("جغگ", "J"), **dict.fromkeys("حه", "H"),
+                             **dict.fromkeys("خقك", "K"), **dict.fromkeys("دض", "D"),
+                             **dict.fromkeys("ذظز", "Z"), **dict.fromkeys("سصش", "S"),
+                             **dict.fromkeys("فڤ", "F"), "ر": "R", "ل": "L", "م": "M", "ن": "N"})
+_LATIN_CLASSES = (("sh", "S"), ("ch", "S"), ("kh", "K"), ("gh", "J"), ("th", "T"), ("dh", "Z"),
+                  ("ph", "F"), ("ck", "K"), ("x", "KS"), ("q", "K"), ("k", "K"), ("c", "K"),
+                  ("g", "J"), ("j", "J"), ("b", "B"), ("p", "B"), ("t", "T"), ("d", "D"),
+                  ("s", "S"), ("z", "Z"), ("f", "F"), ("v", "F"), ("l", "L"), ("m", "M"),
+                  ("n", "N"), ("r", "R"), ("h", "H"))
+_CLITICS = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+_NAME_PARTICLES = frozenset({"al", "el", "ibn", "bin", "bint", "abu", "abd"})
+_NOT_NAMES = frozenset({"i", "the", "a", "an", "in", "on", "what", "which", "who", "whom",
+                        "whose", "when", "where", "how", "why", "is", "was", "did", "does", "do",
+                        "are", "were", "english", "arabic", "according"})
+
+
+@lru_cache(maxsize=65536)
+def _skeleton(word: str) -> str:
+    """The consonant classes of a word, Arabic (normalised) or Latin; digits stay digits."""
+    if word.isdigit():
+        return word
+    if word.isascii():
+        word = re.sub(r"c(?=[eiy])", "s", re.sub(r"h$", "", word.lower()))
+        out, i = [], 0
+        while i < len(word):
+            hit = next(((a, b) for a, b in _LATIN_CLASSES if word.startswith(a, i)), None)
+            out.append(hit[1] if hit else "")
+            i += len(hit[0]) if hit else 1
+        word = "".join(out)
+    else:
+        word = re.sub(r"H$", "", "".join(c for c in word.translate(_AR_CLASSES) if c.isascii()))
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+def skeletons(text: str) -> set[str]:
+    """Skeletons of a text's words, with and without a leading clitic or article, and of
+    compounds whose second word takes the article (صلاح الدين: Saladin)."""
+    out, ws = set(), words(text)
+    bare = [next((w[len(c):] for c in _CLITICS if w.startswith(c) and len(w) > len(c) + 1), w)
+            for w in ws]
+    for w, b, nxt in zip(ws, bare, ws[1:] + [""]):
+        out.update((_skeleton(w), _skeleton(b)))
+        if nxt.startswith("ال") and len(nxt) > 3:
+            out.add(_skeleton(b) + _skeleton(nxt[2:]))
+    out.discard("")
+    return out
+
+
+def crosslingual_terms(question: str) -> QueryTerms:
+    """What a question in another language shares with Arabic text: its numbers and the
+    skeletons of its names (capitalised words after the first), each weighing the same."""
+    ws = re.findall(r"[A-Za-z][A-Za-z'\-]*|\d+", question)
+    terms = []
+    for i, w in enumerate(ws):
+        if w.isdigit():
+            terms.append(w)
+        elif i > 0 and w[0].isupper() and w.lower() not in _NOT_NAMES:
+            terms += [_skeleton(p) for p in re.split(r"[-']", w)
+                      if p.lower() not in _NAME_PARTICLES and len(_skeleton(p)) >= 2]
+    return QueryTerms(dict.fromkeys(terms, 1.0), frozenset())
