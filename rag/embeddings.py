@@ -142,11 +142,18 @@ class _E5Mixin:
                 out[i:i + E5_BATCH] = model.passage(list(texts[i:i + E5_BATCH]))
         return out
 
+    _last_query: tuple[str, np.ndarray] | None = None
+
     def query_vector(self, text: str) -> np.ndarray:
-        """Unit vector of a question (`query: ` prefix)."""
+        """Unit vector of a question (`query: ` prefix). The last one is remembered: a
+        follow-up that turns out to stand alone is embedded once to decide (followup.py) and
+        then searched with the same text."""
         model = e5_model()
         with _E5_LOCK:
-            return np.asarray(model.query(text), dtype=np.float32)
+            last = self._last_query
+            if last is None or last[0] != text:
+                last = self._last_query = (text, np.asarray(model.query(text), dtype=np.float32))
+            return last[1].copy()
 
 
 class E5Embedder(_E5Mixin):

@@ -112,6 +112,25 @@ def test_no_corpus_text_is_embedded_at_question_time(assistant, e5_engine):
     assert [texts for _, texts in calls] == [answer.query, english.query]
 
 
+def test_a_follow_up_embeds_each_text_once(assistant, e5_engine):
+    """A question that opens like a follow-up is embedded as typed to decide whether it leans
+    on the conversation (followup.leans_by_meaning); searched as typed, it is not embedded
+    again."""
+    first = assistant.ask("من هو رئيس كازاخستان؟")
+    calls = []
+    real_query = e5_engine.query
+    e5_engine.query = lambda texts: calls.append(texts) or real_query(texts)
+    try:
+        alone = "وما موقف السعودية من التطبيع مع إسرائيل؟"  # a subject of its own
+        answer = assistant.ask(alone, history=[first])
+        leaning = "ومتى زارها نتنياهو؟"  # points back: carried words, a second text
+        follow = assistant.ask(leaning, history=[first])
+    finally:
+        del e5_engine.query
+    assert answer.query == alone and follow.query != leaning
+    assert calls == [alone, follow.query]
+
+
 def test_a_question_reads_only_its_candidates_sentence_vectors(assistant, monkeypatch):
     from rag.retrieval import HybridRetriever
     from rag.store import Store
