@@ -80,22 +80,30 @@ class Scorer:
     weights: tuple[float, ...]
     threshold: float
     answerability: tuple[float, ...] | None = None
+    # A second sentence is quoted when it scores at least max(threshold, second_ratio * the
+    # best's) and comes from where `second_from` allows: "any" passage, or the best's own
+    # "source" or "passage" (one from elsewhere is most often a wrong citation).
+    second_ratio: float = SECOND_SENTENCE_RATIO
+    second_from: str = "any"
 
 
 # Fitted by bench/fit_answerer.py (outputs in bench/fit_answerer.*.out.json; bench/README.md).
 # "lexical" serves the hashing embeddings (its cosine is n-gram likeness); "e5" Arabic
 # questions; "e5-crosslingual" questions in another language, where the stems of the question
-# cannot meet the Arabic text and only meaning can.
+# cannot meet the Arabic text and only meaning can. The second-sentence rule of each:
+# bench/fit_answerer.py --second (bench/fit_answerer.*.second.out.json).
 SCORERS = {
     "lexical": Scorer((4.0, 2.0, 0.6, -0.6, 1.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-                      -3.5), 0.49),
+                      -3.5), 0.49, second_ratio=0.5, second_from="source"),
     "e5": Scorer((0.788, 1.23, 0.533, -1.515, 8.548, 6.3, 15.595, 0.467, 1.337, -0.081, -0.081,
                   -0.168, 0.0, 0.0, 0.0, -24.296),
                  0.57,
                  (-1.544, 3.61, -0.585, -0.787, 11.765, 1.674, 23.99, 0.653, 3.183, 1.547, -0.407,
-                  0.152, -2.862, -22.051, -6.358, 0.405, 0.317, -0.271, -0.839, 13.727, -23.992)),
+                  0.152, -2.862, -22.051, -6.358, 0.405, 0.317, -0.271, -0.839, 13.727, -23.992),
+                 second_ratio=0.6, second_from="source"),
     "e5-crosslingual": Scorer((-0.25, 0.64, 0.519, -0.262, 21.187, 65.937, 14.798, 1.127,
-                              0.476, -0.388, 0.044, -0.757, -1.014, -8.628, 10.151, -23.235), 0.2),
+                              0.476, -0.388, 0.044, -0.757, -1.014, -8.628, 10.151, -23.235), 0.2,
+                              second_ratio=0.0, second_from="passage"),
 }
 
 
@@ -194,6 +202,15 @@ def _quote_holds(document, source: str, start: int, end: int, quote: str) -> boo
         return False
 
 
+def _same_origin(where: str, first, other) -> bool:
+    """May a sentence of passage `other` be quoted after the best one, of passage `first`?"""
+    if where == "source":
+        return other.source == first.source
+    if where == "passage":
+        return other.id == first.id
+    return True
+
+
 def answer(query: Query, hits: list[Hit], retriever, document=None) -> Answer:
     """Extract the answering sentences, each followed by its citation marker.
 
@@ -205,12 +222,14 @@ def answer(query: Query, hits: list[Hit], retriever, document=None) -> Answer:
     if not candidates or answerable(candidates, scorer) < threshold:
         return Answer(text=NO_ANSWER[query.language], citations=[], passages=hits,
                       query=query.text, question=question, answered=False)
-    best = candidates[0].score
-    chosen = [candidates[0]]
+    first = candidates[0]
+    chosen = [first]
     for c in candidates[1:]:
-        if len(chosen) == MAX_SENTENCES or c.score < max(threshold, SECOND_SENTENCE_RATIO * best):
+        if len(chosen) == MAX_SENTENCES or c.score < max(threshold,
+                                                         scorer.second_ratio * first.score):
             break
-        chosen.append(c)
+        if _same_origin(scorer.second_from, first.hit.passage, c.hit.passage):
+            chosen.append(c)
     parts, citations = [], []
     for n, c in enumerate(chosen, 1):  # one marker per quoted sentence, 1..n (types.Citation)
         p = c.hit.passage

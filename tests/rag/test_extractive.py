@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -130,6 +131,33 @@ def test_a_how_many_question_prefers_the_sentence_with_a_number():
     answer = ask_hand_made("كم نسبة المسلمين بين سكان كازاخستان؟", vague, exact)
     assert answer.answered
     assert answer.citations[0].source == "exact.txt"
+
+
+FIRST = "زار وزير الخارجية مدينة أستانا في عام 2016."
+AGAIN = "وزار وزير الخارجية مدينة أستانا مرة أخرى في عام 2018."
+
+
+@pytest.mark.parametrize("where, quoted", [
+    ("any", [("a1", FIRST), ("b", AGAIN)]),
+    ("source", [("a1", FIRST), ("a2", AGAIN)]),
+    ("passage", [("a1", FIRST)]),
+])
+def test_a_second_sentence_comes_only_from_where_the_scorer_allows(monkeypatch, where, quoted):
+    """A second quote from another file is most often a wrong citation (bench/fit_answerer.py
+    --second): a scorer may take it only from the best sentence's source or passage."""
+    first = Passage(id="a1", source="a.txt", start=0, end=len(FIRST), text=FIRST, ordinal=0)
+    same_file = Passage(id="a2", source="a.txt", start=len(FIRST) + 1,
+                        end=len(FIRST) + 1 + len(AGAIN), text=AGAIN, ordinal=1)
+    other_file = passage("b", AGAIN)
+    retriever = HybridRetriever([first, other_file, same_file] + FILLER, None, mode="bm25")
+    hits = [Hit(p, 1.0 - i / 10, i + 1, None) for i, p in enumerate((first, other_file,
+                                                                      same_file))]
+    monkeypatch.setitem(extractive.SCORERS, "lexical", dataclasses.replace(
+        extractive.SCORERS["lexical"], second_ratio=0.0, second_from=where))
+    answer = extractive.answer(Query.build("متى زار وزير الخارجية مدينة أستانا؟"), hits,
+                               retriever)
+    assert answer.answered
+    assert [(c.passage_id, c.quote) for c in answer.citations] == quoted
 
 
 def test_headings_are_not_answers():
