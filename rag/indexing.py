@@ -150,7 +150,8 @@ def index_files(settings, store, files: list[CorpusFile],
     """Bring the index in line with `files`: unchanged files (same size and modification
     time as recorded, or else the same content hash) cost a stat; files in the index but not
     in `files` are removed."""
-    from .lexical import BM25, SentenceVectors, rebuild_lexical
+    from .lexical import BM25, rebuild_lexical
+    from .rowfiles import SentenceVectors
 
     report = progress or (lambda *a, **k: None)
     skipped = list(skipped or [])

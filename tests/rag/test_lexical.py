@@ -219,7 +219,7 @@ def test_saved_scores_are_bm25s_own_floats_and_read_by_rows(tmp_path):
 
 @pytest.mark.parametrize("n", [0, 1, 2, 63, 64, 65, 66, 200, 1000])
 def test_rows_find_every_id_of_a_sorted_file_and_none_else(tmp_path, n):
-    from rag.lexical import Rows
+    from rag.rowfiles import Rows
 
     ids = np.array(sorted(f"{i * 7919 % 100003:06d}x" for i in range(n)), dtype=str)
     np.save(tmp_path / "ids.npy", ids if n else np.array([], "U7"))
@@ -231,7 +231,7 @@ def test_rows_find_every_id_of_a_sorted_file_and_none_else(tmp_path, n):
 
 
 def test_large_sentence_vectors_merge_through_a_file_to_the_same_rows(tmp_path, monkeypatch):
-    import rag.lexical as lexical
+    import rag.rowfiles as rowfiles
 
     rng = np.random.default_rng(1)
 
@@ -240,20 +240,20 @@ def test_large_sentence_vectors_merge_through_a_file_to_the_same_rows(tmp_path, 
                 for i in range(n)]
 
     a, b = rows(300, "a"), rows(200, "b")
-    expected = lexical.SentenceVectors.of(a).joined(lexical.SentenceVectors.of(b))
+    expected = rowfiles.SentenceVectors.of(a).joined(rowfiles.SentenceVectors.of(b))
     expected = expected.without({"f1"})
-    monkeypatch.setattr(lexical, "IN_MEMORY_BYTES", 0)
-    monkeypatch.setattr(lexical, "_ROWS", 7)
-    lexical.SentenceVectors.of(a).save(tmp_path)
-    saved = lexical.SentenceVectors.load(tmp_path)
+    monkeypatch.setattr(rowfiles, "IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(rowfiles, "_ROWS", 7)
+    rowfiles.SentenceVectors.of(a).save(tmp_path)
+    saved = rowfiles.SentenceVectors.load(tmp_path)
     assert saved.without(set()) is saved and saved.without({"nothing"}) is saved
-    merged = saved.joined(lexical.SentenceVectors.of(b)).without({"f1"})
+    merged = saved.joined(rowfiles.SentenceVectors.of(b)).without({"f1"})
     assert isinstance(merged.vectors, np.memmap)
     assert np.array_equal(merged.ids, expected.ids)
     assert np.array_equal(merged.sources, expected.sources)
     assert np.array_equal(np.asarray(merged.vectors), expected.vectors)
     merged.save(tmp_path)
-    again = lexical.SentenceVectors.load(tmp_path)
+    again = rowfiles.SentenceVectors.load(tmp_path)
     got = again.get([str(i) for i in expected.ids] + ["missing"])
     assert list(got) == [str(i) for i in expected.ids]
     assert all(np.array_equal(got[str(i)], v) for i, v in zip(expected.ids, expected.vectors))
