@@ -23,7 +23,7 @@ import numpy as np
 
 from .chunking import chunk_document, file_sentences
 from .errors import CorpusError, EmbeddingMismatchError, IndexLockedError
-from .loading import iter_corpus_files, load_document
+from .loading import corpus_entries, load_document
 from .types import Document, IndexReport, Progress
 
 _EMBED_BATCH = 64
@@ -87,14 +87,8 @@ class CorpusFile:
 def corpus_files(corpus_dir: Path, max_bytes: int | None = None,
                  warn: Callable[[str, str], None] | None = None) -> list[CorpusFile]:
     """Every corpus file with its size and modification time; nothing is read yet."""
-    out = []
-    for source, path in iter_corpus_files(corpus_dir, max_bytes, warn):
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        out.append(CorpusFile(source, path, st.st_size, st.st_mtime_ns))
-    return out
+    return [CorpusFile(source, path, info.st_size, info.st_mtime_ns)
+            for source, path, info in corpus_entries(corpus_dir, max_bytes, warn)]
 
 
 def build_index(settings, store, progress: Callable[[Progress], None] | None = None,

@@ -10,6 +10,7 @@ import datetime as _dt
 import hashlib
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Callable
 
@@ -252,7 +253,15 @@ def safe_name(name: str) -> str:
 
 def iter_corpus_files(corpus_dir: Path | str, max_bytes: int | None = None,
                       warn: Callable[[str, str], None] | None = None) -> list[tuple[str, Path]]:
-    """(source, path) of every *.txt and *.md file, sorted; hidden files and folders skipped.
+    """(source, path) of every *.txt and *.md file, sorted (`corpus_entries`)."""
+    return [(source, path) for source, path, _ in corpus_entries(corpus_dir, max_bytes, warn)]
+
+
+def corpus_entries(corpus_dir: Path | str, max_bytes: int | None = None,
+                   warn: Callable[[str, str], None] | None = None
+                   ) -> list[tuple[str, Path, os.stat_result]]:
+    """(source, path, stat) of every *.txt and *.md file, sorted; hidden files and folders
+    skipped. One `lstat` per file (a link's target is checked and stat-ed instead).
 
     Never silent about what it leaves out (`warn(source, reason)`): folders it cannot read,
     links that are broken, loop, or lead outside the corpus directory (a link to /etc/passwd
@@ -281,22 +290,27 @@ def iter_corpus_files(corpus_dir: Path | str, max_bytes: int | None = None,
                 continue
             label = safe_name(source)
             try:
-                real = path.resolve(strict=True)
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    # the walk follows no folder link, so only the file itself can lead out
+                    real = path.resolve(strict=True)
+                    if real != real_root and real_root not in real.parents:
+                        say(source, f"{label} links outside the corpus directory "
+                                    f"({safe_name(str(real))}).")
+                        continue
+                    info = real.stat()
             except (OSError, RuntimeError):
                 say(source, f"{label} is a broken or looping link.")
                 continue
-            if real != real_root and real_root not in real.parents:
-                say(source, f"{label} links outside the corpus directory ({safe_name(str(real))}).")
+            if not stat.S_ISREG(info.st_mode):
                 continue
-            if not real.is_file():
-                continue
-            if max_bytes is not None and real.stat().st_size > max_bytes:
-                say(source, f"{label} is {real.stat().st_size / 2**20:.1f} MB, above the limit of "
+            if max_bytes is not None and info.st_size > max_bytes:
+                say(source, f"{label} is {info.st_size / 2**20:.1f} MB, above the limit of "
                             f"{max_bytes / 2**20:g} MB for one file; raise SANAD_MAX_FILE_MB to "
                             "index it.")
                 continue
-            found.append((source, path))
-    return sorted(found)
+            found.append((source, path, info))
+    return sorted(found, key=lambda entry: entry[0])
 
 
 def load_corpus(corpus_dir: Path | str,
