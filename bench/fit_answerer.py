@@ -69,19 +69,21 @@ UNUSED = {"lexical": [extractive.FEATURES.index(f) for f in (
           "e5": [], "e5-crosslingual": []}
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2,
+                 weights: np.ndarray | None = None, iterations: int = 50) -> np.ndarray:
     """Ridge logistic regression by Newton's method on standardised features (the cosines
-    vary over a few hundredths, the coverages over the whole unit range); returned in the
-    features' own units, bias last."""
+    vary over a few hundredths, the coverages over the whole unit range), each row weighing
+    `weights` (1 by default); returned in the features' own units, bias last."""
+    sw = np.ones(len(x)) if weights is None else weights
     mean, std = x[:, :-1].mean(axis=0), x[:, :-1].std(axis=0)
     std[std == 0] = 1.0
     z = np.c_[(x[:, :-1] - mean) / std, np.ones(len(x))]
     w = np.zeros(z.shape[1])
     ridge = l2 * len(z) * np.r_[np.ones(z.shape[1] - 1), 0.0]
-    for _ in range(50):
+    for _ in range(iterations):
         p = 1 / (1 + np.exp(-(z @ w)))
-        grad = z.T @ (p - y) + ridge * w
-        hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(ridge + 1e-9)
+        grad = z.T @ (sw * (p - y)) + ridge * w
+        hess = (z * (sw * p * (1 - p))[:, None]).T @ z + np.diag(ridge + 1e-9)
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
@@ -176,22 +178,7 @@ def fit_answerability(d: "Data", rank: np.ndarray, l2: float = 1e-3) -> np.ndarr
         ws += [weight / max(1, len(rows))] * len(rows)
     x, y, sw = np.array(xs), np.array(ys), np.array(ws)
     sw *= len(x) / sw.sum()
-    mean, std = x[:, :-1].mean(axis=0), x[:, :-1].std(axis=0)
-    std[std == 0] = 1.0
-    z = np.c_[(x[:, :-1] - mean) / std, np.ones(len(x))]
-    w = np.zeros(z.shape[1])
-    ridge = l2 * len(z) * np.r_[np.ones(z.shape[1] - 1), 0.0]
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-(z @ w)))
-        grad = z.T @ (sw * (p - y)) + ridge * w
-        hess = (z * (sw * p * (1 - p))[:, None]).T @ z + np.diag(ridge + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    out = np.r_[w[:-1] / std, 0.0]
-    out[-1] = w[-1] - float(np.sum(w[:-1] * mean / std))
-    return out
+    return fit_logistic(x, y, l2, weights=sw, iterations=100)
 
 
 def features(retriever, question: str, k: int, gold: str | None, frozen: list[int]):  # noqa
