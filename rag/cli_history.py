@@ -64,7 +64,7 @@ def cmd_history(args) -> int:
         if args.id is None:
             raise SanadError(f"Give the conversation's number: sanad history {args.action} ID "
                              "(`sanad history` lists them).")
-        conversation = store.get(args.id)
+        conversation = store.get(args.id) if store.path.exists() else None  # reads create none
         if conversation is None:
             raise SanadError(f"There is no saved conversation #{args.id} in "
                              f"{store.path}; `sanad history` lists them.")

@@ -106,3 +106,6 @@ def test_bad_input_is_one_clear_sentence(saved, capsys, args, needle):
 def test_no_saved_conversations_at_all(capsys):
     code, out, err = run(capsys)
     assert code == 0 and out == "" and "No saved conversation." in err
+    code, out, err = run(capsys, "show", "1")
+    assert code == 1 and "no saved conversation #1" in err
+    assert not (Path(os.environ["SANAD_DATA_DIR"]) / "chat.sqlite3").exists()  # nothing created
