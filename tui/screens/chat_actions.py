@@ -245,7 +245,11 @@ class TurnActions:
                     "Esc keeps the old one.")
 
     def action_regenerate(self) -> None:
-        if self._busy() or self.indexing:
+        if self._busy():
+            return
+        if self.indexing:
+            self.notify("The corpus is being indexed; regenerate when it is done.",
+                        severity="warning")
             return
         self.editing = False
         self.send(self.answers[-1].question, replace=True)
