@@ -145,7 +145,7 @@ def index_files(settings, store, files: list[CorpusFile],
     time as recorded, or else the same content hash) cost a stat; files in the index but not
     in `files` are removed."""
     from .lexical import BM25, rebuild_lexical
-    from .rowfiles import SentenceVectors
+    from .rowfiles import SentenceRows
 
     report = progress or (lambda *a, **k: None)
     skipped = list(skipped or [])
@@ -198,7 +198,8 @@ def index_files(settings, store, files: list[CorpusFile],
         if work or gone:  # until the end of this run, the record is not to be trusted
             store.set_stamp(f"indexing-{uuid.uuid4().hex}")
         pending: list = []  # files embedded, old rows deleted, not yet written
-        fresh_sentences: list = []  # (sentence, vector) of this run, for the saved copy
+        fresh_sentences = SentenceRows(store.embeddings.dimension or 0,  # for the saved copy
+                                       Path(store.lexical_path).parent)
         for f, doc, known, passages, sentences in work:
             vectors = []
             for texts in (passages, sentences):
@@ -216,7 +217,8 @@ def index_files(settings, store, files: list[CorpusFile],
             sentences_embedded += len(sentences)
             store.delete_source(doc.source)  # also what a dead run may have left of it
             pending.append((passages, vectors[0], sentences, vectors[1], doc.sha256))
-            fresh_sentences.extend(zip(sentences, vectors[1]))
+            fresh_sentences.add([s.id for s in sentences], [s.source for s in sentences],
+                                vectors[1])
             (updated if known is not None else added).append(doc.source)
             new_record[doc.source] = {"sha256": doc.sha256, "size": f.size,
                                       "mtime_ns": f.mtime_ns, "passages": len(passages),
@@ -232,9 +234,7 @@ def index_files(settings, store, files: list[CorpusFile],
         changed = {doc.source for _, doc, *_ in work} | set(removed)
         if changed or saved is None or new_record != record:
             stamp = uuid.uuid4().hex  # saved first, stamped second: see lexical.py
-            new_sentences = SentenceVectors.of(
-                [(sent.id, sent.source, vec) for sent, vec in fresh_sentences],
-                store.embeddings.dimension or 0)
+            new_sentences = fresh_sentences.sorted()
             new_passages = [p for *_, passages, _ in work for p in passages]
             if saved is None and not unchanged:  # a fresh build: all of it is in hand,
                 # in the collection's order (as a rebuild reads it), so ties rank the same

@@ -164,6 +164,59 @@ class SentenceVectors:
         return out
 
 
+class SentenceRows:
+    """The sentence vectors of an index run, gathered in arrival order until it saves them:
+    in memory while small, then appended to an unnamed temporary file (at a million passages
+    they are ~8 GB of 1,024-d hashing vectors, more than a run may hold beside Chroma)."""
+
+    def __init__(self, dimension: int = 0, spill: Path | None = None) -> None:
+        self.ids: list[str] = []
+        self.sources: list[str] = []
+        self.dimension = dimension
+        self._parts: list[np.ndarray] = []
+        self._bytes = 0
+        self._file = None
+        self._spill = spill if spill and spill.is_dir() else None
+
+    def add(self, ids: Sequence[str], sources: Sequence[str], vectors: np.ndarray) -> None:
+        if not len(ids):
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.ids += ids
+        self.sources += sources
+        self.dimension = vectors.shape[1]
+        if self._file is None and self._bytes + vectors.nbytes > IN_MEMORY_BYTES:
+            self._file = tempfile.TemporaryFile(dir=self._spill)
+            for part in self._parts:
+                self._file.write(part.tobytes())
+            self._parts = []
+        if self._file is not None:
+            self._file.write(vectors.tobytes())
+        else:
+            self._parts.append(vectors)
+        self._bytes += vectors.nbytes
+
+    def sorted(self) -> SentenceVectors:
+        """All of them, sorted by id (as `SentenceVectors.of` sorts), a block at a time."""
+        if not self.ids:
+            return SentenceVectors.of([], self.dimension)
+        ids = np.array(self.ids, dtype=str)
+        order = np.argsort(ids, kind="stable")
+        if self._file is None:
+            parts = self._parts
+        else:
+            self._file.flush()
+            parts = [np.memmap(self._file, dtype=np.float32, mode="r",
+                               shape=(len(self.ids), self.dimension))]
+        try:
+            vectors = _gather(parts, order, self._spill)
+        finally:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+        return SentenceVectors(ids[order], np.array(self.sources, dtype=str)[order], vectors)
+
+
 def _buffer(shape: tuple[int, int], spill: Path | None = None) -> np.ndarray:
     """A float32 array: in memory, or mapped on an unnamed file (freed when dropped) when it
     is larger than IN_MEMORY_BYTES."""

@@ -552,3 +552,32 @@ def test_an_index_built_by_a_remote_model_is_refused_offline(settings, llm_serve
     assert Assistant(remote).retrieve("قازاخستان")
     with pytest.raises(EmbeddingMismatchError, match="openai:test-embed.*run `sanad index`"):
         Assistant(settings).ask("متى أقامت كازاخستان علاقات مع إسرائيل؟")
+
+
+def test_a_large_run_spills_its_sentence_vectors_and_saves_the_same(corpus, tmp_path,
+                                                                    monkeypatch):
+    """An index run gathers every sentence vector until it saves them: past
+    rowfiles.IN_MEMORY_BYTES they go to an unnamed file (a 1M-passage run would otherwise
+    hold ~8 GB). Forced to spill from the first file, it saves the same ids and vectors."""
+    import numpy as np
+
+    import rag.rowfiles as rowfiles
+
+    def build(name: str) -> dict:
+        settings = Settings.from_env(env={"SANAD_EMBEDDINGS": "hashing-ngram-v1"},
+                                     corpus_dir=corpus, index_dir=tmp_path / name)
+        Assistant(settings).index()
+        lexical = settings.index_dir / "lexical" / settings.collection
+        return {f: np.load(lexical / f) for f in rowfiles.SentenceVectors.FILES}
+
+    kept = build("in-memory")
+    monkeypatch.setattr(rowfiles, "IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(rowfiles, "_ROWS", 5)
+    files = []
+    real = rowfiles.tempfile.TemporaryFile
+    monkeypatch.setattr(rowfiles.tempfile, "TemporaryFile",
+                        lambda *a, **k: files.append(1) or real(*a, **k))
+    spilled = build("spilled")
+    assert files and len(kept["sentence_ids.npy"]) > 5
+    for name, array in kept.items():
+        assert np.array_equal(array, spilled[name]), name
