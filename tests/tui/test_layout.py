@@ -168,11 +168,12 @@ def test_notifications_never_cover_the_input_or_the_status_line(make_app, ui, si
             for n in range(8):
                 app.notify(f"Notice {n}: the corpus is being indexed; ask again when it is "
                            "done.", severity="warning", timeout=30)
-            await pilot.pause(0.3)
+            # shown from the top (drawn in their own time: wait for them, not a fixed pause)
+            await ui.until(pilot, lambda: any("Notice 0" in row
+                                              for row in screen_rows(app)[:size[1] // 2]))
             rows = screen_rows(app)
             top = chat.query_one("#echo").region.y
             assert top < size[1] - 5  # the echo, the two-line box, status and footer below
-            assert any("Notice 0" in row for row in rows[:4])  # shown, from the top
             assert not any("Notice" in row for row in rows[top:])  # not over the input
             assert not any("Notice" in row for row in rows[size[1] // 2:])  # at most half
 
