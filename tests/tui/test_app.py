@@ -8,6 +8,8 @@ import re
 from rag.errors import LLMConnectionError
 from textual.widgets import Input, OptionList
 
+from pilot_helpers import QUESTION, notifications, option_text, run
+
 from tui.screens.chat import EMPTY_QUESTION
 from tui.screens.conversations import ConversationsScreen
 from tui.screens.help import HelpScreen
@@ -16,20 +18,6 @@ from tui.widgets.sources import UNVERIFIED
 
 
 SIZE = (110, 32)
-QUESTION = "ما الدولة التي انضمت إلى الاتفاقات الإبراهيمية؟"
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
-
-
-def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-def option_text(options: OptionList, index: int) -> str:
-    prompt = options.get_option_at_index(index).prompt
-    return prompt.plain(60) if hasattr(prompt, "plain") else str(prompt)
 
 
 def test_ask_shows_the_answer_and_its_citations(make_app, ui, script):

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from rich.cells import cell_len
 from textual.widgets import OptionList
 from textual.widgets._toast import Toast
 
+from pilot_helpers import QUESTION, run
+
 from tui.widgets.sources import NARROW, title_forms
 from tui.widgets.status import fit
 
-QUESTION = "ما الدولة التي انضمت إلى الاتفاقات الإبراهيمية؟"
 SMALL, WIDE = (80, 24), (160, 48)
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 def shown(widget) -> str:

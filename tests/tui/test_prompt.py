@@ -3,13 +3,13 @@ Arabic, an echo of the question laid out the way it will read."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.widgets import Input
+
+from pilot_helpers import notifications, run
 
 from tui import rtl
 from tui.screens.chat import EMPTY_QUESTION
@@ -17,14 +17,6 @@ from tui.widgets.prompt import ECHO_LINES, Echo, QuestionLine, QuestionLines
 
 SIZES = [(80, 24), (160, 48)]
 HARAKAT = "مسؤولاً رفيعاً، هل تطبّع السعودية؟"  # fathatan twice, a shadda
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
-
-
-def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 # -- several lines ----------------------------------------------------------------------------

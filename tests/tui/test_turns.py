@@ -3,34 +3,17 @@ Elia and `llm` users expect, driven by Textual's Pilot at a wide size and at 80�
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from rag.errors import LLMConnectionError
 from textual.widgets import Input, OptionList
+
+from pilot_helpers import QUESTION, notifications, option_texts, run
 
 from tui.screens.conversations import ConversationsScreen
 from tui.screens.models import ModelScreen
 from tui.screens.text_input import TextScreen
 
-QUESTION = "ما الدولة التي انضمت إلى الاتفاقات الإبراهيمية؟"
 SIZES = [(110, 32), (80, 24)]
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
-
-
-def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-def option_texts(options: OptionList) -> list[str]:
-    out = []
-    for i in range(options.option_count):
-        prompt = options.get_option_at_index(i).prompt
-        out.append(prompt.plain(80) if hasattr(prompt, "plain") else str(prompt))
-    return out
 
 
 @pytest.mark.parametrize("size", SIZES)
