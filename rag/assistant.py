@@ -106,7 +106,7 @@ class Assistant:
     @property
     def can_use_model(self) -> bool:
         """A chat model server is configured (a base URL or an API key), offline or not."""
-        return bool(self.settings.api_key or self.settings.base_url)
+        return self.settings.has_model_server
 
     def models(self) -> list[str]:
         """The chat models the configured server offers (`GET /models`)."""

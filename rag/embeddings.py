@@ -234,7 +234,7 @@ def make_embeddings(settings, langchain: bool = True):
     if settings.offline:
         raise ConfigError(f"sanad is offline, but the embedding model {settings.embedding!r} "
                           "needs a server; unset SANAD_EMBEDDINGS to use the offline embeddings.")
-    if not (settings.base_url or settings.api_key):
+    if not settings.has_model_server:
         raise ConfigError(f"The embedding model {settings.embedding!r} needs a server: set "
                           "OPENAI_BASE_URL or OPENAI_API_KEY, or unset SANAD_EMBEDDINGS.")
     from langchain_openai import OpenAIEmbeddings

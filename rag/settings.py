@@ -134,9 +134,14 @@ class Settings:
         return int(self.max_file_mb * 2**20)
 
     @property
+    def has_model_server(self) -> bool:
+        """A key or a base URL names an OpenAI-compatible server (offline or not)."""
+        return bool(self.api_key or self.base_url)
+
+    @property
     def llm_enabled(self) -> bool:
-        """A chat model is used when not offline and a key or a base URL is configured."""
-        return not self.offline and bool(self.api_key or self.base_url)
+        """A chat model is used when not offline and a model server is configured."""
+        return not self.offline and self.has_model_server
 
     @property
     def resolved_data_dir(self) -> Path:
