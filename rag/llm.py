@@ -42,11 +42,15 @@ def server_label(settings: Settings) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")
 
 
-def chat_model(settings: Settings, *, streaming: bool = True):
-    """A `ChatOpenAI` for the configured server. Raises LLMAuthError when OpenAI has no key."""
+def _require_key(settings: Settings) -> None:
     if not settings.api_key and _is_openai_host(settings):
         raise LLMAuthError("OPENAI_API_KEY is not set: the OpenAI API needs a key "
                            "(local servers such as Ollama or vLLM do not).")
+
+
+def chat_model(settings: Settings, *, streaming: bool = True):
+    """A `ChatOpenAI` for the configured server. Raises LLMAuthError when OpenAI has no key."""
+    _require_key(settings)
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(model=settings.model, base_url=settings.base_url or OPENAI_URL,
@@ -58,9 +62,7 @@ def chat_model(settings: Settings, *, streaming: bool = True):
 def list_models(settings: Settings) -> list[str]:
     """The model names the configured server offers (`GET /models`), sorted; for choosing a
     model in the chat. Failures are the same one-sentence `LLMError`s as answering."""
-    if not settings.api_key and _is_openai_host(settings):
-        raise LLMAuthError("OPENAI_API_KEY is not set: the OpenAI API needs a key "
-                           "(local servers such as Ollama or vLLM do not).")
+    _require_key(settings)
     from openai import OpenAI
 
     client = OpenAI(base_url=settings.base_url or OPENAI_URL,
