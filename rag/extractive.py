@@ -151,12 +151,19 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     margin = passage_cos[0] - passage_cos[1] if len(passage_cos) > 1 else 0.0
     passage_cov = {h.passage.id: coverage(terms, vocabulary(h.passage.text)) for h in hits}
     best_passage_cov = max((c for c, _ in passage_cov.values()), default=0.0)
+    words_of: dict[str, set[str]] = {}  # a sentence is also its neighbours' neighbour
+
+    def sentence_words(sent) -> set[str]:
+        if sent.id not in words_of:
+            words_of[sent.id] = vocabulary(sent.text)
+        return words_of[sent.id]
+
     out = []
     for (rank, hit, sent, near), cos in zip(sentences, cosines):
         p = hit.passage
         found = kind_found(kind, sent.text)
-        tokens = vocabulary(sent.text)
-        window = tokens.union(*(vocabulary(n.text) for n in near))
+        tokens = sentence_words(sent)
+        window = tokens.union(*(sentence_words(n) for n in near))
         cov, _ = coverage(terms, tokens)
         window_cov, window_missing = coverage(terms, window)
         feats = [cov, passage_cov[p.id][0], float(found),
