@@ -215,7 +215,8 @@ def index_files(settings, store, files: list[CorpusFile],
                 vectors.append(out)
             embedded += len(passages)
             sentences_embedded += len(sentences)
-            store.delete_source(doc.source)  # also what a dead run may have left of it
+            if known is not None:  # the record holds every file with rows, a dead run's too
+                store.delete_source(doc.source)
             pending.append((passages, vectors[0], sentences, vectors[1], doc.sha256))
             fresh_sentences.add([s.id for s in sentences], [s.source for s in sentences],
                                 vectors[1])
