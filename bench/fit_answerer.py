@@ -2,7 +2,7 @@
 
 Questions, for the scorer of rag/extractive.py named by --scorer:
 - "e5" and "lexical": ARCD-train and TyDi-GoldP-ar dev questions (Arabic), pooled;
-- plus, for both, questions in a person's own words on 50 ARCD-train paragraphs
+- plus, for both, questions in a person's own words on 195 ARCD-train paragraphs
   (bench/arcd_train_paraphrase.jsonl, written for this: an answerable paraphrase sharing few
   words with its paragraph, and an on-topic question the paragraph does not answer), since
   Wikipedia-style questions copy the article's words and people mostly do not;
@@ -28,7 +28,7 @@ question's sentences, and a separate logistic answerability model over the best-
 sentence and the question as a whole (extractive.ANSWERABILITY), fitted on every kind of
 question weighted as the objective weighs them; the single-stage fit never sees an
 unanswerable question, so its probabilities say little about refusing one.
-Each is also judged by 5-fold cross-validation (the 20% holds only 19 paraphrased pairs); the
+Each is also judged by 5-fold cross-validation (the 20% holds only 39 paraphrased pairs); the
 best by that mean, if a point or more above the weights in place, is kept, and its refusal
 threshold set by the same objective on all questions.
 Copy the printed weights, answerability weights and threshold into rag/extractive.py
@@ -241,7 +241,7 @@ def collect(args, frozen):
         on.append(f_on)
         off.append(features(other, q["question"], args.k, None, frozen)[0][0])
     # Questions in a person's own words (bench/arcd_train_paraphrase.jsonl, written for this
-    # on 50 ARCD-train paragraphs): answerable ones, and on-topic ones their paragraph does
+    # on 195 ARCD-train paragraphs): answerable ones, and on-topic ones their paragraph does
     # not answer, asked with that paragraph among the hits.
     para_pos, para_on, para_meta = [], [], []
     for q in paraphrased:
@@ -337,7 +337,7 @@ def expected(w, d: Data, threshold=None, strict=True):
 
 def crossvalidated(data, fit, folds: int = 5, seed: int = 13) -> float:
     """Mean held-out expected accuracy over `folds` folds (threshold from the other folds):
-    the 20% split holds 19 paraphrased pairs, and one of them moves its score by 2 points."""
+    the 20% split holds 39 paraphrased pairs, and one of them moves its score by 2 points."""
     def parts(n):
         order = list(range(n))
         random.Random(seed).shuffle(order)
