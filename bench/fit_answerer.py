@@ -258,6 +258,27 @@ def collect(args, frozen):
     return data
 
 
+def kind_checked(data, scorer):
+    """With the scorer's `kind_required`, each question's sentences lacking the kind of answer
+    it names are dropped, as `extractive.kind_checked` drops them (none left: refused).
+    Chosen by this objective: with it, the e5 scorer's 5-fold mean rose .6628 -> .6688 for
+    the weights in place and .6606 -> .6646 refitted; the cross-lingual scorer's fell
+    (.4904 -> .4801), so it does not check."""
+    if not scorer.kind_required:
+        return data
+    keep = lambda f: f[:, extractive.FEATURES.index("kind_missing")] == 0  # noqa: E731
+    pos, on, off, para_pos, para_on, pos_meta, para_meta = data
+
+    def answerable(items, metas):  # the candidates' origins (`_origins`) dropped alike
+        return ([(f[keep(f)], lab[keep(f)]) for f, lab in items],
+                [{k: v[keep(f)] for k, v in m.items()} for (f, _), m in zip(items, metas)])
+
+    (pos, pos_meta), (para_pos, para_meta) = answerable(pos, pos_meta), answerable(para_pos,
+                                                                                    para_meta)
+    return (pos, [f[keep(f)] for f in on], [f[keep(f)] for f in off], para_pos,
+            [f[keep(f)] for f in para_on], pos_meta, para_meta)
+
+
 def split(n: int, seed: int = 13) -> tuple[list[int], list[int]]:
     """(80% train, 20% held out) of range(n), by a fixed shuffle."""
     order = list(range(n))
@@ -337,18 +358,22 @@ def expected(w, d: Data, threshold=None, strict=True):
 
 def crossvalidated(data, fit, folds: int = 5, seed: int = 13) -> float:
     """Mean held-out expected accuracy over `folds` folds (threshold from the other folds):
-    the 20% split holds 39 paraphrased pairs, and one of them moves its score by 2 points."""
+    the 20% split holds about 39 paraphrased questions of each kind, and one of them moves its
+    score by about a point."""
     def parts(n):
         order = list(range(n))
         random.Random(seed).shuffle(order)
         return [sorted(order[i::folds]) for i in range(folds)]
-    wiki, para = parts(len(data[0])), parts(len(data[3]))
+    # answerable and on-topic paraphrased questions are folded apart: some pairs lost their
+    # on-topic question (another paragraph of the set answers it)
+    wiki, para, para_on = parts(len(data[0])), parts(len(data[3])), parts(len(data[4]))
     accs = []
     for i in range(folds):
         rest = lambda p: sorted(set(range(sum(map(len, p)))) - set(p[i]))  # noqa: E731
-        train = Data(data, rest(wiki), rest(para), rest(para))
+        train = Data(data, rest(wiki), rest(para), rest(para_on))
         w = fit(train)
-        accs.append(expected(w, Data(data, wiki[i], para[i], para[i]), expected(w, train)[1])[0])
+        accs.append(expected(w, Data(data, wiki[i], para[i], para_on[i]),
+                             expected(w, train)[1])[0])
     return round(float(np.mean(accs)), 4)
 
 
@@ -529,7 +554,7 @@ def main() -> None:
                         help="choose the rule for the second quoted sentence (issue 8)")
     args = parser.parse_args()
     frozen = UNUSED[args.scorer]
-    data = collect(args, frozen)
+    data = kind_checked(collect(args, frozen), extractive.SCORERS[args.scorer])
     if args.second:
         print(json.dumps(second_sentence(args, data), ensure_ascii=False))
         return
@@ -578,6 +603,13 @@ def main() -> None:
     # counts only when its answer is right. (Issue 2's rule counted any answer; with the
     # paraphrased questions in the pool it refuses almost nothing: reported, not used.)
     strict_acc, threshold, strict_rates = expected(w, every)
+    # Like the weights, the threshold in place stays unless another gains half a point: the
+    # objective is flat near its top (0.50 to 0.57 differ by 0.0005 with the 195 pairs), and
+    # bootstrapped questions put its argmax anywhere from 0.47 to 0.66.
+    if chosen == "current":
+        kept = expected(w, every, scorer.threshold)
+        if strict_acc < kept[0] + 0.005:
+            strict_acc, threshold, strict_rates = kept
     acc, lenient_threshold, rates = expected(w, every, strict=False)
     rates = expected(w, every, threshold, strict=False)[2]
     print(json.dumps({

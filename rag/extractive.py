@@ -85,6 +85,9 @@ class Scorer:
     # "source" or "passage" (one from elsewhere is most often a wrong citation).
     second_ratio: float = SECOND_SENTENCE_RATIO
     second_from: str = "any"
+    # A question that names a checkable kind (كم عدد: a count; متى: a date...) is answered
+    # only by a sentence holding one; none among the hits is a refusal (issue 8).
+    kind_required: bool = False
 
 
 # Fitted by bench/fit_answerer.py (outputs in bench/fit_answerer.*.out.json; bench/README.md).
@@ -100,7 +103,7 @@ SCORERS = {
                  0.57,
                  (-1.544, 3.61, -0.585, -0.787, 11.765, 1.674, 23.99, 0.653, 3.183, 1.547, -0.407,
                   0.152, -2.862, -22.051, -6.358, 0.405, 0.317, -0.271, -0.839, 13.727, -23.992),
-                 second_ratio=0.6, second_from="source"),
+                 second_ratio=0.6, second_from="source", kind_required=True),
     "e5-crosslingual": Scorer((-0.25, 0.64, 0.519, -0.262, 21.187, 65.937, 14.798, 1.127,
                               0.476, -0.388, 0.044, -0.757, -1.014, -8.628, 10.151, -23.235), 0.2,
                               second_ratio=0.0, second_from="passage"),
@@ -190,6 +193,17 @@ def score_sentences(query: Query, hits: list[Hit], retriever,
     return out
 
 
+_KIND_MISSING = FEATURES.index("kind_missing")
+
+
+def kind_checked(candidates: list[_Candidate], scorer: Scorer) -> list[_Candidate]:
+    """The candidates a scorer may quote: with `kind_required`, those holding the kind of
+    answer the question names, when it is one a pattern can vouch for."""
+    if not scorer.kind_required:
+        return candidates
+    return [c for c in candidates if not c.features[_KIND_MISSING]]
+
+
 def answerable(candidates: list[_Candidate], scorer: Scorer) -> float:
     """Probability that the best candidate answers the question (candidates best first)."""
     if scorer.answerability is None:
@@ -225,7 +239,7 @@ def answer(query: Query, hits: list[Hit], retriever, document=None) -> Answer:
     question = query.question
     scorer = scorer_for(query, retriever)
     threshold = scorer.threshold
-    candidates = score_sentences(query, hits, retriever, scorer.weights)
+    candidates = kind_checked(score_sentences(query, hits, retriever, scorer.weights), scorer)
     if not candidates or answerable(candidates, scorer) < threshold:
         return Answer(text=NO_ANSWER[query.language], citations=[], passages=hits,
                       query=query.text, question=question, answered=False)
