@@ -222,6 +222,15 @@ def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, co
     ("age", "توفي عن 85 عاماً في العاصمة.", True),
     ("age", "يبلغ من العمر ما يزيد على سبعين.", True),
     ("age", "زار المدينة في عام 2016.", False),
+    # dates before 1800, and the ways Arabic marks a year or an era (ARCD-train's misses)
+    ("date", "فتح العثمانيون القسطنطينية سنة 1453م، بعد حصار طويل.", True),
+    ("date", "توفي صلاح الدين في دمشق 1193 بعد مرض قصير.", True),
+    ("date", "ولد الفيلسوف إبيقور 270 ق.م في جزيرة ساموس.", True),
+    ("date", "وقعت المعركة سنة 61 للهجرة.", True),
+    ("date", "عاش في زمن الدولة الأموية في الأندلس.", True),
+    ("date", "تظهر الأعراض عندما يتفاقم الالتهاب.", True),
+    ("date", "بلغ عدد الجنود 300 جندي في الحصن.", False),
+    ("date", "يعمل مهندسا في شركة النفط الوطنية.", False),
 ])
 def test_the_kind_of_answer_is_checked_precisely(kind, text, found):
     assert matching.kind_found(kind, text) is found
