@@ -23,7 +23,7 @@ import numpy as np
 
 from .chunking import chunk_document, file_sentences
 from .errors import CorpusError, EmbeddingMismatchError, IndexLockedError
-from .loading import corpus_entries, load_document
+from .loading import corpus_entries, gc_paused, load_document
 from .types import Document, IndexReport, Progress
 
 _EMBED_BATCH = 64
@@ -87,8 +87,10 @@ class CorpusFile:
 def corpus_files(corpus_dir: Path, max_bytes: int | None = None,
                  warn: Callable[[str, str], None] | None = None) -> list[CorpusFile]:
     """Every corpus file with its size and modification time; nothing is read yet."""
-    return [CorpusFile(source, path, info.st_size, info.st_mtime_ns)
-            for source, path, info in corpus_entries(corpus_dir, max_bytes, warn)]
+    entries = corpus_entries(corpus_dir, max_bytes, warn)
+    with gc_paused():
+        return [CorpusFile(source, path, info.st_size, info.st_mtime_ns)
+                for source, path, info in entries]
 
 
 def build_index(settings, store, progress: Callable[[Progress], None] | None = None,
