@@ -240,8 +240,8 @@ class Store:
                 for p, v in zip(ps, vs)]
         self._upsert(self.collection(create=True), rows, _meta, chunking)
         rows = [(s, v, sha, len(ss)) for _, _, ss, svs, sha in files for s, v in zip(ss, svs)]
-        # A sentence's text is its passage's, by span: not stored twice (Chroma indexes every
-        # document for full-text search, which costs as much as the rest of the write).
+        # A sentence's text is its passage's, by span: not stored twice (writing it as the
+        # row's document cost Chroma as much as the rest of the row).
         self._upsert(self.sentence_collection(create=True), rows, _sentence_meta, chunking,
                      documents=False)
 
