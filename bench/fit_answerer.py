@@ -262,21 +262,27 @@ def kind_checked(data, scorer):
     """With the scorer's `kind_required`, each question's sentences lacking the kind of answer
     it names are dropped, as `extractive.kind_checked` drops them (none left: refused).
     Chosen by this objective: with it, the e5 scorer's 5-fold mean rose .6628 -> .6688 for
-    the weights in place and .6606 -> .6646 refitted; the cross-lingual scorer's fell
-    (.4904 -> .4801), so it does not check."""
+    the weights in place and .6606 -> .6646 refitted (.6785 once the date pattern knew older
+    years; bench/README.md); the cross-lingual scorer's fell (.4904 -> .4801), so it does
+    not check."""
     if not scorer.kind_required:
         return data
-    keep = lambda f: f[:, extractive.FEATURES.index("kind_missing")] == 0  # noqa: E731
+    missing = extractive.FEATURES.index("kind_missing")
     pos, on, off, para_pos, para_on, pos_meta, para_meta = data
 
     def answerable(items, metas):  # the candidates' origins (`_origins`) dropped alike
-        return ([(f[keep(f)], lab[keep(f)]) for f, lab in items],
-                [{k: v[keep(f)] for k, v in m.items()} for (f, _), m in zip(items, metas)])
+        kept, kept_metas = [], []
+        for (f, lab), m in zip(items, metas):
+            keep = f[:, missing] == 0
+            kept.append((f[keep], lab[keep]))
+            kept_metas.append({k: v[keep] for k, v in m.items()})
+        return kept, kept_metas
 
     (pos, pos_meta), (para_pos, para_meta) = answerable(pos, pos_meta), answerable(para_pos,
                                                                                     para_meta)
-    return (pos, [f[keep(f)] for f in on], [f[keep(f)] for f in off], para_pos,
-            [f[keep(f)] for f in para_on], pos_meta, para_meta)
+    unanswerable = lambda items: [f[f[:, missing] == 0] for f in items]  # noqa: E731
+    return (pos, unanswerable(on), unanswerable(off), para_pos, unanswerable(para_on),
+            pos_meta, para_meta)
 
 
 def split(n: int, seed: int = 13) -> tuple[list[int], list[int]]:
