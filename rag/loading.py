@@ -14,7 +14,7 @@ import re
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .analysis import normalize
 from .errors import CorpusError
@@ -277,7 +277,6 @@ def corpus_entries(corpus_dir: Path | str, max_bytes: int | None = None,
         raise CorpusError(f"The corpus path {root} is not a directory.")
     real_root = root.resolve()
     say = warn or (lambda source, reason: None)
-    found = []
 
     def unreadable(exc: OSError) -> None:
         where = Path(exc.filename or root)
@@ -285,7 +284,7 @@ def corpus_entries(corpus_dir: Path | str, max_bytes: int | None = None,
         say(name, f"the folder {safe_name(name)} could not be read ({exc.strerror or exc}).")
 
     with gc_paused():
-        _walk(root, real_root, max_bytes, say, unreadable, found)
+        found = list(_walk(root, real_root, max_bytes, say, unreadable))
     return sorted(found, key=lambda entry: entry[0])
 
 
@@ -303,8 +302,8 @@ def gc_paused():
             gc.enable()
 
 
-def _walk(root: Path, real_root: Path, max_bytes: int | None, say, unreadable,
-          found: list) -> None:
+def _walk(root: Path, real_root: Path, max_bytes: int | None, say, unreadable
+          ) -> Iterator[tuple[str, Path, os.stat_result]]:
     # Strings, not Paths, per file: at 164k files the pathlib calls were most of the walk.
     for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -335,7 +334,7 @@ def _walk(root: Path, real_root: Path, max_bytes: int | None, say, unreadable,
                             f"limit of {max_bytes / 2**20:g} MB for one file; raise "
                             "SANAD_MAX_FILE_MB to index it.")
                 continue
-            found.append((source, Path(full), info))
+            yield source, Path(full), info
 
 
 def load_corpus(corpus_dir: Path | str,
