@@ -11,7 +11,10 @@ Questions, for the scorer of rag/extractive.py named by --scorer:
   in the same file (lines with "gold", "answers" and "answerable"), the paraphrased pairs
   below asked in English. An English question shares no stems with Arabic text: its
   coverage features read what it can share, numbers and the consonant skeletons of its names
-  (matching.crosslingual_terms).
+  (matching.crosslingual_terms);
+- "e5-dictionary": the same English questions, with the English-Arabic dictionary
+  (rag/lexicon.py; Debian's dict-freedict-eng-ara, which must be installed): its Arabic stems
+  join the BM25 side of retrieval and the coverage features (matching.translated_terms).
 Each question is asked three ways (top-k passages, their answer-sized sentences as features):
   - answerable: of its own set's index, the gold paragraph among the hits;
   - on-topic unanswerable: the same, with the gold paragraph held out of the hits (other
@@ -56,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from rag import extractive  # noqa: E402
+from rag import extractive, lexicon  # noqa: E402
 from rag.evaluation import contains_answer  # noqa: E402
 from squad_index import ARCD_TRAIN, TYDI, WORK, squad_retriever  # noqa: E402
 
@@ -66,7 +69,8 @@ PRIOR = (0.8, 0.1, 0.1)
 UNUSED = {"lexical": [extractive.FEATURES.index(f) for f in (
               "sentence_cos_gap", "passage_cos", "neighbour_cos", "best_passage_cos",
               "passage_cos_margin")],
-          "e5": [], "e5-crosslingual": []}
+          "e5": [], "e5-crosslingual": [], "e5-dictionary": []}
+ENGLISH = ("e5-crosslingual", "e5-dictionary")
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2,
@@ -221,7 +225,11 @@ def collect(args, frozen):
     embedding = "hashing-ngram-v1" if args.scorer == "lexical" else "e5-small-q4"
     arcd, arcd_qs, _ = squad_retriever(ARCD_TRAIN, embedding)
     tydi, tydi_qs, _ = squad_retriever(TYDI, embedding)
-    if args.scorer == "e5-crosslingual":  # translations, then paraphrases (lines with "gold")
+    if args.scorer == "e5-dictionary" and arcd.lexicon is None:
+        sys.exit(f"e5-dictionary needs the English-Arabic dictionary: {lexicon.INSTALL}")
+    if args.scorer != "e5-dictionary":
+        arcd.lexicon = tydi.lexicon = None
+    if args.scorer in ENGLISH:  # translations, then paraphrases (lines with "gold")
         english = [json.loads(line) for line in open(ROOT / "bench" / "arcd_train_en.jsonl",
                                                      encoding="utf-8")]
         by_id = {q["id"]: q for q in arcd_qs}

@@ -4,6 +4,7 @@ Incremental indexing makes a kept index cost nothing when nothing changed."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +28,9 @@ def squad_retriever(path: Path, embedding: str = "e5-small-q4", **kwargs):
     """(retriever, questions, documents by source) over the kept index of one SQuAD file."""
     docs, questions = load_squad(path)
     index = WORK / f"{path.stem}-{embedding}"
-    settings = Settings.from_env(env={}, index_dir=index, embedding=embedding, collection="squad")
+    env = {k: v for k, v in os.environ.items() if k == "SANAD_DICTIONARY"}  # only this one
+    settings = Settings.from_env(env=env, index_dir=index, embedding=embedding, collection="squad")
     store = open_store(settings)
     index_documents(settings, store, docs)
-    return HybridRetriever.from_store(store, **kwargs), questions, {d.source: d for d in docs}
+    return (HybridRetriever.from_store(store, settings, **kwargs), questions,
+            {d.source: d for d in docs})

@@ -3,7 +3,11 @@
 For each vector weight and RRF k, the two sides' passage rankings (computed once per question)
 are fused and the gold paragraph's rank measured (R@1, R@5, MRR@10).
 
-    .venv/bin/python bench/tune_fusion.py [--embedding e5-small-q4]
+With --english, the questions are the English translations of ARCD-train's
+(bench/arcd_train_en.jsonl), whose BM25 side reads the stems the English-Arabic dictionary
+gives them (rag/lexicon.py; it must be installed): the weights for a translated question.
+
+    .venv/bin/python bench/tune_fusion.py [--embedding e5-small-q4] [--english]
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from squad_index import ARCD_TRAIN, squad_retriever  # noqa: E402
 
+from rag import lexicon  # noqa: E402
+
 MRR_SLACK = 0.002
 CANDIDATES = 50
 
@@ -26,8 +32,18 @@ CANDIDATES = 50
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--embedding", default="e5-small-q4")
+    parser.add_argument("--english", action="store_true",
+                        help="English questions translated by the dictionary")
     args = parser.parse_args()
     retriever, questions, _ = squad_retriever(ARCD_TRAIN, args.embedding)
+    if args.english:
+        if retriever.lexicon is None:
+            sys.exit(f"--english needs the English-Arabic dictionary: {lexicon.INSTALL}")
+        by_id = {q["id"]: q for q in questions}
+        lines = (json.loads(line) for line in open(ROOT / "bench" / "arcd_train_en.jsonl",
+                                                   encoding="utf-8"))
+        questions = [{**by_id[e["id"]], "question": e["question"]} for e in lines
+                     if "gold" not in e]
     sides = []
     for q in questions:
         query = retriever.query(q["question"])
@@ -69,7 +85,7 @@ def main() -> None:
     top_mrr = max(r["mrr_at_10"] for r in rows)
     near = [r for r in rows if r["mrr_at_10"] >= top_mrr - MRR_SLACK]
     best = max(near, key=lambda r: (r["recall_at_5"], r["mrr_at_10"]))
-    print(json.dumps({"embedding": args.embedding, "chosen": best}))
+    print(json.dumps({"embedding": args.embedding, "english": args.english, "chosen": best}))
 
 
 if __name__ == "__main__":

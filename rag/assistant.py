@@ -210,7 +210,8 @@ class Assistant:
                                       rank=retriever.bm25.idf, retriever=retriever)
         if text != question:
             yield QueryRewritten(text)
-        query = Query.build(question, text, retriever.embeddings)  # analysed once, used below
+        query = Query.build(question, text, retriever.embeddings,  # analysed once, used below
+                            retriever.lexicon)
         t1 = time.perf_counter()
         hits = self.retrieve(query, k)
         timings = {"rewrite": (t1 - t0) * 1000, "retrieve": (time.perf_counter() - t1) * 1000}

@@ -23,7 +23,8 @@ from .analysis import tokenize
 from .chunking import passage_sentences
 from .embeddings import E5_NAME
 from .errors import SanadError
-from .matching import CHECKABLE, coverage, crosslingual_terms, kind_found, query_terms, skeletons
+from .matching import (CHECKABLE, coverage, kind_found, query_terms, skeletons,
+                       translated_terms)
 from .query import Query
 from .types import Answer, Citation, Hit
 
@@ -107,13 +108,23 @@ SCORERS = {
     "e5-crosslingual": Scorer((-0.25, 0.64, 0.519, -0.262, 21.187, 65.937, 14.798, 1.127,
                               0.476, -0.388, 0.044, -0.757, -1.014, -8.628, 10.151, -23.235), 0.2,
                               second_ratio=0.0, second_from="passage"),
+    # English questions translated word by word by the bilingual dictionary (`lexicon`): their
+    # Arabic stems join the coverage features. 5-fold .547 against .488 without it.
+    "e5-dictionary": Scorer((0.711, 1.858, 0.681, -2.098, 17.174, 15.699, 18.105, 0.327, 1.057,
+                            0.906, 0.38, -0.093, 0.0, 0.0, 0.0, -32.127), 0.62,
+                            (0.564, 1.376, -0.122, 0.491, 5.131, 3.76, 21.037, 0.643, 0.084,
+                             1.264, -0.159, 0.038, 0.281, -20.13, 7.466, 0.349, 0.132, -0.869,
+                             0.446, 5.889, -10.425),
+                            second_ratio=0.0, second_from="passage"),
 }
 
 
 def scorer_for(query: Query, retriever) -> Scorer:
     name = getattr(getattr(retriever, "embeddings", None), "name", "")
     if name == E5_NAME:
-        return SCORERS["e5" if query.language == "ar" else "e5-crosslingual"]
+        if query.language == "ar":
+            return SCORERS["e5"]
+        return SCORERS["e5-dictionary" if query.translations else "e5-crosslingual"]
     return SCORERS["lexical"]
 
 
@@ -130,9 +141,13 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     A sentence's window is it and its neighbours in the passage: an answer often names its
     subject in the sentence before. The sentence and passage vectors are read from the index
     by id (stored at index time)."""
-    crosslingual = scorer_for(query, retriever) is SCORERS["e5-crosslingual"]
-    terms = crosslingual_terms(query.question) if crosslingual else query_terms(query, retriever)
-    vocabulary = skeletons if crosslingual else (lambda text: set(tokenize(text)))
+    crosslingual = scorer_for(query, retriever) in (SCORERS["e5-crosslingual"],
+                                                    SCORERS["e5-dictionary"])
+    terms = translated_terms(query, retriever) if crosslingual else query_terms(query, retriever)
+    vocabulary = (lambda text: set(tokenize(text)))
+    if crosslingual:  # names meet by skeleton; translated words (if any) by stem
+        vocabulary = ((lambda text: skeletons(text) | set(tokenize(text))) if query.translations
+                      else skeletons)
     kind = query.kind
     qvec = query.vector
     store = getattr(retriever, "store", None)

@@ -218,7 +218,7 @@ class BM25:
 
     def idf(self, token: str) -> float:
         """Tokens the corpus lacks get the highest weight: a question about them is unmatched."""
-        at = self.vocab.get(token)
+        at = self.vocab.get(token) if token else None  # bm25s's vocabulary holds "" past df
         df = int(self.df[at]) if at is not None else 0
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 

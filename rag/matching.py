@@ -12,7 +12,7 @@ languages, names and numbers stand in for stems (`crosslingual_terms`). The answ
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -125,6 +125,8 @@ class QueryTerms:
 
     weights: dict[str, float]
     optional: frozenset[str]
+    # A term met by any of several stems: an English word's Arabic translations (`lexicon`).
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def coverage(q: QueryTerms, tokens: set[str]) -> tuple[float, float]:
@@ -132,7 +134,9 @@ def coverage(q: QueryTerms, tokens: set[str]) -> tuple[float, float]:
     miss relative to the heaviest term of the question)."""
     got = total = missing = 0.0
     for term, w in q.weights.items():
-        credit = _match(term, tokens)
+        alternatives = q.alternatives.get(term)
+        credit = (_match(term, tokens) if alternatives is None
+                  else max(_match(a, tokens) for a in alternatives))
         if credit == 0.0 and term in q.optional:
             continue
         got += w * credit
@@ -228,3 +232,23 @@ def crosslingual_terms(question: str) -> QueryTerms:
             terms += [_skeleton(p) for p in re.split(r"[-']", w)
                       if p.lower() not in _NAME_PARTICLES and len(_skeleton(p)) >= 2]
     return QueryTerms(dict.fromkeys(terms, 1.0), frozenset())
+
+
+def translated_terms(query: Query, retriever) -> QueryTerms:
+    """`crosslingual_terms`, plus one term per word the bilingual dictionary translated
+    (`Query.translations`), met by any of its Arabic stems and weighing the highest idf among
+    those the corpus has (one it lacks entirely is left out: a dictionary's stray sense). A
+    name or number weighs as the rarest stem can."""
+    names = crosslingual_terms(query.question)
+    if not query.translations:
+        return names
+    idf = retriever.bm25.idf
+    rarest = idf("")
+    weights = dict.fromkeys(names.weights, rarest)
+    alternatives = {}
+    for i, group in enumerate(query.translations):
+        seen = [idf(s) for s in group if idf(s) < rarest]
+        if seen:
+            key = f"~{i}"
+            weights[key], alternatives[key] = max(seen), group
+    return QueryTerms(weights, frozenset(), alternatives)

@@ -24,16 +24,23 @@ class Query:
     typed: frozenset[str]  # the tokens of the question as typed
     kind: str | None
     language: str  # "ar" or "en"
+    # Of a question in another language: one group of Arabic stems per word the bilingual
+    # dictionary knows (`lexicon`); its stems are also among `tokens`, for BM25.
+    translations: tuple[tuple[str, ...], ...] = ()
     embeddings: object = field(default=None, repr=False)
     _vector: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, question: str, text: str | None = None, embeddings=None) -> "Query":
+    def build(cls, question: str, text: str | None = None, embeddings=None,
+              lexicon=None) -> "Query":
         text = question if text is None else text
-        typed = tokenize(question)
-        tokens = typed if text == question else tokenize(text)
+        lang = language(question)
+        groups = tuple(lexicon.translate(question)) if lexicon is not None and lang != "ar" else ()
+        translated = [s for g in groups for s in g]
+        typed = tokenize(question) + translated
+        tokens = typed if text == question else tokenize(text) + translated
         return cls(question=question, text=text, tokens=tokens, typed=frozenset(typed),
-                   kind=question_kind(question), language=language(question),
+                   kind=question_kind(question), language=lang, translations=groups,
                    embeddings=embeddings)
 
     @property

@@ -20,6 +20,11 @@ BM25_WEIGHT = 1.0
 # written there (bench/README.md). A side that finds nothing (BM25 for an English question)
 # simply adds nothing: the other side's ranks decide.
 FUSION = {"hashing-ngram-v1": (0.2, 10), "e5-small-q4": (1.5, 10)}
+# An English question's BM25 side reads its dictionary translations (`lexicon`), weaker than
+# an Arabic question's own words: its weights by the same rule, on ARCD-train's questions in
+# English (bench/tune_fusion.py --english): R@5 / MRR@10 .909 / .729 against .908 / .720 at
+# the Arabic weights and .882 / .709 for the vectors alone.
+FUSION_TRANSLATED = {"e5-small-q4": (2.0, 10)}
 DEFAULT_FUSION = FUSION["e5-small-q4"]  # remote models: weighted as a real model
 CANDIDATES = 50  # per side, before fusion
 
@@ -39,25 +44,33 @@ class HybridRetriever:
         self.bm25 = bm25
         self.store = store
         self.embeddings = getattr(store, "embeddings", None)
+        self.lexicon = None  # English words to Arabic stems (`lexicon`), set by `from_store`
         self.mode = mode  # "hybrid", "bm25" or "vector" (the last two for benchmarks)
         self.per_source = per_source
-        weight, k = FUSION.get(getattr(self.embeddings, "name", ""), DEFAULT_FUSION)
+        name = getattr(self.embeddings, "name", "")
+        weight, k = FUSION.get(name, DEFAULT_FUSION)
         self.vector_weight = weight if vector_weight is None else vector_weight
         self.rrf_k = k if rrf_k is None else rrf_k
+        self.translated_fusion = (FUSION_TRANSLATED.get(name) if vector_weight is None
+                                  and rrf_k is None else None)
 
     @classmethod
     def from_store(cls, store, settings=None, **kwargs) -> "HybridRetriever":
         """Over the index's saved lexical side (rebuilt from the collection if it is stale)."""
         from .lexical import open_lexical
+        from .lexicon import Lexicon
 
-        return cls(None, store, bm25=open_lexical(store), **kwargs)
+        retriever = cls(None, store, bm25=open_lexical(store), **kwargs)
+        retriever.lexicon = Lexicon.find(settings.dictionary if settings else None)
+        return retriever
 
     def query(self, query: "Query | str", focus: str | None = None) -> Query:
         """`query` as a `Query` (built once; a string is analysed here). `focus`: what the
         person typed, when `query` adds words from the conversation."""
         if isinstance(query, Query):
             return query
-        return Query.build(query if focus is None else focus, query, self.embeddings)
+        return Query.build(query if focus is None else focus, query, self.embeddings,
+                           self.lexicon)
 
     def _ranked(self, query: Query, n: int) -> list[tuple[str, str, float, int | None, int | None]]:
         """(passage id, source, fused score, bm25 rank, vector rank), best first."""
@@ -74,13 +87,16 @@ class HybridRetriever:
             for rank, (pid, _, source) in enumerate(self.store.query(query.vector, n), 1):
                 vec_ranks[pid] = rank
                 sources[pid] = source
+        weight, rrf_k = self.vector_weight, self.rrf_k
+        if query.translations and self.translated_fusion:
+            weight, rrf_k = self.translated_fusion
         fused = []
         for pid in set(bm25_ranks) | set(vec_ranks):
             score = 0.0
             if pid in bm25_ranks:
-                score += BM25_WEIGHT / (self.rrf_k + bm25_ranks[pid])
+                score += BM25_WEIGHT / (rrf_k + bm25_ranks[pid])
             if pid in vec_ranks:
-                score += self.vector_weight / (self.rrf_k + vec_ranks[pid])
+                score += weight / (rrf_k + vec_ranks[pid])
             fused.append((pid, sources[pid], score, bm25_ranks.get(pid), vec_ranks.get(pid)))
         fused.sort(key=lambda x: (-x[2], x[0]))
         return fused

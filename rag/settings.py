@@ -71,6 +71,7 @@ class Settings:
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     max_file_mb: float = DEFAULT_MAX_FILE_MB
     rtl: str = "auto"
+    dictionary: str = "auto"  # English-Arabic dictd file, "auto" (Debian's path) or "off"
     data_dir: Path | None = None
     export_dir: Path | None = None
 
@@ -102,6 +103,7 @@ class Settings:
             "lock_timeout_s": _float(env, "SANAD_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S),
             "max_file_mb": _float(env, "SANAD_MAX_FILE_MB", DEFAULT_MAX_FILE_MB),
             "rtl": (env.get("SANAD_RTL") or "auto").strip().lower(),
+            "dictionary": (env.get("SANAD_DICTIONARY") or "auto").strip(),
             "data_dir": Path(env["SANAD_DATA_DIR"]) if env.get("SANAD_DATA_DIR") else None,
             "export_dir": Path(env["SANAD_EXPORT_DIR"]) if env.get("SANAD_EXPORT_DIR") else None,
         }

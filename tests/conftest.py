@@ -87,7 +87,7 @@ def _no_network_and_clean_env(monkeypatch, tmp_path):
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SANAD_MODEL", "SANAD_EMBEDDINGS",
                  "SANAD_CHROMA_URL", "SANAD_INDEX_DIR", "SANAD_CORPUS_DIR", "SANAD_OFFLINE",
-                 "SANAD_RTL", "SANAD_TOP_K", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING"):
+                 "SANAD_RTL", "SANAD_TOP_K", "SANAD_DICTIONARY", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SANAD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from rag.cli import main
+from rag.lexicon import Lexicon
 
 QA = Path(__file__).resolve().parents[1] / "qa" / "corpus_qa.jsonl"
 
@@ -33,11 +34,11 @@ FOLLOWUP_CITATION_FLOOR = 0.70
 FOLLOWUP_REFUSAL_FLOOR = 0.73
 
 ENGLISH = QA.with_name("english.jsonl")
-# English questions about the Arabic articles: only meaning can find the answer.
-ENGLISH_RETRIEVAL_FLOOR = 0.90
-ENGLISH_ANSWER_FLOOR = 0.33
-ENGLISH_CITATION_FLOOR = 0.55
-ENGLISH_REFUSAL_FLOOR = 0.73
+# English questions about the Arabic articles: meaning finds the answer, and where FreeDict's
+# English-Arabic dictionary is installed (`make test` installs it where it can) its
+# translations too. (retrieval hit@5, answer, citation precision, refusal) floors of each.
+ENGLISH_FLOORS = {"dictionary": (0.95, 0.52, 0.52, 0.81), "meaning alone": (0.90, 0.33, 0.55, 0.73)}
+HAS_DICTIONARY = Lexicon.find("auto") is not None
 
 
 def run_eval(indexed, path: Path) -> dict:
@@ -105,7 +106,9 @@ def test_english_questions_find_and_quote_the_arabic_articles(indexed):
     assert len(cases) >= 12 and sum(not c["answerable"] for c in cases) >= 3
     assert all(c["question"].isascii() for c in cases)
     result = run_eval(indexed, ENGLISH)
-    assert result["retrieval_hit_at_k"] >= ENGLISH_RETRIEVAL_FLOOR
-    assert result["answer_accuracy"] >= ENGLISH_ANSWER_FLOOR
-    assert result["citation_precision"] >= ENGLISH_CITATION_FLOOR
-    assert result["refusal_accuracy"] >= ENGLISH_REFUSAL_FLOOR
+    hit, answer, citation, refusal = ENGLISH_FLOORS["dictionary" if HAS_DICTIONARY
+                                                    else "meaning alone"]
+    assert result["retrieval_hit_at_k"] >= hit
+    assert result["answer_accuracy"] >= answer
+    assert result["citation_precision"] >= citation
+    assert result["refusal_accuracy"] >= refusal

@@ -1,0 +1,119 @@
+"""English words to Arabic stems, by a bilingual dictionary: an English question's stems for
+BM25 and for the answerer's coverage features, which otherwise see only its names and numbers.
+
+The dictionary is FreeDict's English-Arabic (Arabeyes' word list, GPL-2+), in the dictd
+format that Debian's `dict-freedict-eng-ara` installs under /usr/share/dictd/. sanad reads it
+where it lies and ships none of it: `SANAD_DICTIONARY` names the `.index` file (or `off`);
+without one, English questions are answered by meaning alone, as before. It is read on the
+first English question only: headwords (87k) at once, entries as they are asked for.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from .analysis import tokenize
+
+DEFAULT_PATHS = (Path("/usr/share/dictd/freedict-eng-ara.index"),)
+INSTALL = "apt-get install dict-freedict-eng-ara, or SANAD_DICTIONARY=/path/to/freedict-eng-ara.index"
+MAX_SENSES = 3  # Arabic stems kept per entry: the first words of its first senses
+_B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+# Words that carry the question's form, not its content.
+STOPWORDS = frozenset("""a an the of in on at to for from by with about as is are was were be been
+being do does did done what which who whom whose when where why how many much and or not no
+this that these those it its their them his her hers they he she we us you your i me my our
+into than then there here has have had will would can could should may might must shall
+according also any some each other such so if but after before during between under over
+again very most more one ones""".split())
+
+
+def _b64(text: str) -> int:
+    value = 0
+    for c in text:
+        value = value * 64 + _B64[c]
+    return value
+
+
+@lru_cache(maxsize=1)
+def _english():
+    import Stemmer  # PyStemmer, already a dependency (Snowball)
+
+    return Stemmer.Stemmer("english")
+
+
+class Lexicon:
+    """A dictd dictionary (`.index` beside `.dict.dz` or `.dict`), English headwords."""
+
+    def __init__(self, index: Path):
+        self.index = Path(index)
+        body = self.index.with_suffix(".dict.dz")
+        self.body = body if body.exists() else self.index.with_suffix(".dict")
+        self._entries: dict[tuple[str, ...], list[tuple[int, int]]] | None = None
+        self._text: str | bytes | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def find(cls, setting: str | None) -> "Lexicon | None":
+        """The dictionary that `setting` names: a path, "off", or "auto"/None (the first of
+        DEFAULT_PATHS that exists)."""
+        if setting and setting.strip().lower() == "off":
+            return None
+        if setting and setting.strip().lower() != "auto":
+            return cls(Path(setting))
+        return next((cls(p) for p in DEFAULT_PATHS if p.exists()), None)
+
+    def _load(self) -> dict[tuple[str, ...], list[tuple[int, int]]]:
+        with self._lock:
+            if self._entries is None:
+                entries: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+                stem = _english().stemWords
+                with open(self.index, encoding="utf-8") as f:
+                    for line in f:
+                        parts = line.rstrip("\n").split("\t")
+                        if len(parts) != 3 or parts[0].startswith("00"):
+                            continue  # dictd's own entries (00-database-...)
+                        words = parts[0].lower().split()
+                        at = (_b64(parts[1]), _b64(parts[2]))
+                        entries.setdefault(tuple(words), []).append(at)
+                        entries.setdefault(("~",) + tuple(stem(words)), []).append(at)
+                raw = self.body.read_bytes()
+                self._text = gzip.decompress(raw) if self.body.suffix == ".dz" else raw
+                self._entries = entries
+        return self._entries
+
+    @lru_cache(maxsize=4096)
+    def _senses(self, words: tuple[str, ...], stems: tuple[str, ...]) -> tuple[str, ...]:
+        """Arabic stems of the entry for these words, else of the entries whose headwords
+        stem as they do (visited: visit)."""
+        out: list[str] = []
+        entries = self._load()
+        for offset, length in entries.get(words) or entries.get(("~",) + stems, ()):
+            entry = self._text[offset:offset + length].decode("utf-8", "replace")
+            for line in entry.split("\n")[1:]:  # the first line is the headword
+                line = re.sub(r"^\s*\d+\.\s*", "", line)
+                out.extend(tokenize(line)[:MAX_SENSES])
+        return tuple(dict.fromkeys(out))
+
+    def translate(self, text: str) -> list[tuple[str, ...]]:
+        """One group of Arabic stems per English content word (or two-word headword, such as
+        "prime minister") that the dictionary knows, in the text's order."""
+        ws = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
+        stems = _english().stemWords(ws)
+        entries = self._load()
+        groups, i = [], 0
+        while i < len(ws):
+            pair, pair_stems = tuple(ws[i:i + 2]), tuple(stems[i:i + 2])
+            if len(pair) == 2 and (pair in entries or ("~",) + pair_stems in entries):
+                group, i = self._senses(pair, pair_stems), i + 2
+            elif ws[i] in STOPWORDS:
+                i += 1
+                continue
+            else:
+                group, i = self._senses(pair[:1], pair_stems[:1]), i + 1
+            if group:
+                groups.append(group)
+        return groups
