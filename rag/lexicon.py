@@ -10,6 +10,7 @@ first English question only: headwords (87k) at once, entries as they are asked 
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import re
 import threading
@@ -52,8 +53,9 @@ class Lexicon:
         self.index = Path(index)
         body = self.index.with_suffix(".dict.dz")
         self.body = body if body.exists() else self.index.with_suffix(".dict")
-        self._entries: dict[tuple[str, ...], list[tuple[int, int]]] | None = None
-        self._text: str | bytes | None = None
+        self._entries: dict[str, list[str]] | None = None
+        self._heads: list[str] = []
+        self._text: bytes = b""
         self._lock = threading.Lock()
 
     @classmethod
@@ -66,32 +68,46 @@ class Lexicon:
             return cls(Path(setting))
         return next((cls(p) for p in DEFAULT_PATHS if p.exists()), None)
 
-    def _load(self) -> dict[tuple[str, ...], list[tuple[int, int]]]:
+    def _load(self) -> dict[str, list[str]]:
+        """Headword (lower case) -> its entries' "offset<TAB>length" (base64), and the sorted
+        headwords; nothing is stemmed or decoded until a question asks for it (0.1 s)."""
         with self._lock:
             if self._entries is None:
-                entries: dict[tuple[str, ...], list[tuple[int, int]]] = {}
-                stem = _english().stemWords
+                entries: dict[str, list[str]] = {}
                 with open(self.index, encoding="utf-8") as f:
                     for line in f:
-                        parts = line.rstrip("\n").split("\t")
-                        if len(parts) != 3 or parts[0].startswith("00"):
-                            continue  # dictd's own entries (00-database-...)
-                        words = parts[0].lower().split()
-                        at = (_b64(parts[1]), _b64(parts[2]))
-                        entries.setdefault(tuple(words), []).append(at)
-                        entries.setdefault(("~",) + tuple(stem(words)), []).append(at)
+                        head, _, at = line.rstrip("\n").partition("\t")
+                        if at and not head.startswith("00"):  # not dictd's own 00-database-*
+                            entries.setdefault(head.lower(), []).append(at)
                 raw = self.body.read_bytes()
                 self._text = gzip.decompress(raw) if self.body.suffix == ".dz" else raw
+                self._heads = sorted(entries)
                 self._entries = entries
         return self._entries
 
+    def _known(self, words: tuple[str, ...], stems: tuple[str, ...]) -> list[str]:
+        """The entries for these words, else those of the headwords that stem as they do
+        (visited: visit), found among the headwords that begin with the first stem."""
+        entries = self._load()
+        exact = entries.get(" ".join(words))
+        if exact:
+            return exact
+        stem, found = _english().stemWords, []
+        at = bisect.bisect_left(self._heads, stems[0])
+        while at < len(self._heads) and self._heads[at].startswith(stems[0]):
+            head = self._heads[at]
+            parts = head.split()
+            if len(parts) == len(stems) and tuple(stem(parts)) == stems:
+                found += entries[head]
+            at += 1
+        return found
+
     @lru_cache(maxsize=4096)
     def _senses(self, words: tuple[str, ...], stems: tuple[str, ...]) -> tuple[str, ...]:
-        """Arabic stems of the entry for these words, else of the entries whose headwords
-        stem as they do (visited: visit)."""
+        """Arabic stems of the entries `_known` finds for these words."""
         out: list[str] = []
-        entries = self._load()
-        for offset, length in entries.get(words) or entries.get(("~",) + stems, ()):
+        for at in self._known(words, stems):
+            offset, length = (_b64(part) for part in at.split("\t")[:2])
             entry = self._text[offset:offset + length].decode("utf-8", "replace")
             for line in entry.split("\n")[1:]:  # the first line is the headword
                 line = re.sub(r"^\s*\d+\.\s*", "", line)
@@ -103,11 +119,10 @@ class Lexicon:
         "prime minister") that the dictionary knows, in the text's order."""
         ws = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
         stems = _english().stemWords(ws)
-        entries = self._load()
         groups, i = [], 0
         while i < len(ws):
             pair, pair_stems = tuple(ws[i:i + 2]), tuple(stems[i:i + 2])
-            if len(pair) == 2 and (pair in entries or ("~",) + pair_stems in entries):
+            if len(pair) == 2 and self._senses(pair, pair_stems):
                 group, i = self._senses(pair, pair_stems), i + 2
             elif ws[i] in STOPWORDS:
                 i += 1
