@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .analysis import tokenize
+from .errors import ConfigError
 
 DEFAULT_PATHS = (Path("/usr/share/dictd/freedict-eng-ara.index"),)
 INSTALL = "apt-get install dict-freedict-eng-ara, or SANAD_DICTIONARY=/path/to/freedict-eng-ara.index"
@@ -65,12 +66,28 @@ class Lexicon:
         if setting and setting.strip().lower() == "off":
             return None
         if setting and setting.strip().lower() != "auto":
-            return cls(Path(setting))
+            found = cls(Path(setting).expanduser())
+            for path in (found.index, found.body):
+                if not path.is_file():
+                    raise ConfigError(f"SANAD_DICTIONARY names {setting}, but {path} is not a "
+                                      "file: name a dictd .index file with its .dict.dz (or "
+                                      ".dict) beside it, or set it to off.")
+            return found
         return next((cls(p) for p in DEFAULT_PATHS if p.exists()), None)
+
+    def _unreadable(self, exc: Exception) -> ConfigError:
+        return ConfigError(f"The dictionary {self.index} could not be read ({exc}); set "
+                           "SANAD_DICTIONARY to a FreeDict .index file, or to off.")
 
     def _load(self) -> dict[str, list[str]]:
         """Headword (lower case) -> its entries' "offset<TAB>length" (base64), and the sorted
         headwords; nothing is stemmed or decoded until a question asks for it (0.1 s)."""
+        try:
+            return self._read()
+        except (OSError, ValueError, EOFError) as exc:  # gzip's BadGzipFile is an OSError
+            raise self._unreadable(exc) from None
+
+    def _read(self) -> dict[str, list[str]]:
         with self._lock:
             if self._entries is None:
                 entries: dict[str, list[str]] = {}
@@ -107,7 +124,10 @@ class Lexicon:
         """Arabic stems of the entries `_known` finds for these words."""
         out: list[str] = []
         for at in self._known(words, stems):
-            offset, length = (_b64(part) for part in at.split("\t")[:2])
+            try:
+                offset, length = (_b64(part) for part in at.split("\t")[:2])
+            except (KeyError, ValueError) as exc:  # not dictd's base64
+                raise self._unreadable(exc) from None
             entry = self._text[offset:offset + length].decode("utf-8", "replace")
             for line in entry.split("\n")[1:]:  # the first line is the headword
                 line = re.sub(r"^\s*\d+\.\s*", "", line)

@@ -243,7 +243,7 @@ def translated_terms(query: Query, retriever) -> QueryTerms:
     if not query.translations:
         return names
     idf = retriever.bm25.idf
-    rarest = idf("")
+    rarest = idf("")  # the weight of a stem the corpus lacks
     weights = dict.fromkeys(names.weights, rarest)
     alternatives = {}
     for i, group in enumerate(query.translations):

@@ -8,6 +8,7 @@ import gzip
 import pytest
 
 from rag import extractive, lexicon, matching
+from rag.errors import ConfigError
 from rag.analysis import tokenize
 from rag.lexicon import Lexicon
 from rag.query import Query
@@ -88,6 +89,19 @@ def test_the_setting_names_the_dictionary_or_turns_it_off(tmp_path, monkeypatch)
     assert Lexicon.find("auto").index == index
     monkeypatch.setenv("SANAD_DICTIONARY", str(index))
     assert Settings.from_env().dictionary == str(index)
+
+
+def test_a_dictionary_that_is_missing_or_unreadable_is_one_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="SANAD_DICTIONARY names .* is not a file"):
+        Lexicon.find(str(tmp_path / "none.index"))
+    index = write_dictd(tmp_path)
+    index.with_suffix(".dict.dz").write_bytes(b"not gzip")
+    with pytest.raises(ConfigError, match="could not be read"):
+        Lexicon.find(str(index)).translate("embassy")
+    index = write_dictd(tmp_path)
+    index.write_text("embassy\t!!\t??\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="could not be read"):
+        Lexicon.find(str(index)).translate("embassy")
 
 
 def test_only_a_question_in_another_language_is_translated(dictionary):
