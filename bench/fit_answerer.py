@@ -2,7 +2,7 @@
 
 Questions, for the scorer of rag/extractive.py named by --scorer:
 - "e5" and "lexical": ARCD-train and TyDi-GoldP-ar dev questions (Arabic), pooled;
-- plus, for both, questions in a person's own words on 195 ARCD-train paragraphs
+- plus, for both, questions in a person's own words on all 231 ARCD-train paragraphs
   (bench/arcd_train_paraphrase.jsonl, written for this: an answerable paraphrase sharing few
   words with its paragraph, and an on-topic question the paragraph does not answer), since
   Wikipedia-style questions copy the article's words and people mostly do not;
@@ -249,7 +249,7 @@ def collect(args, frozen):
         on.append(f_on)
         off.append(features(other, q["question"], args.k, None, frozen)[0][0])
     # Questions in a person's own words (bench/arcd_train_paraphrase.jsonl, written for this
-    # on 195 ARCD-train paragraphs): answerable ones, and on-topic ones their paragraph does
+    # on 231 ARCD-train paragraphs): answerable ones, and on-topic ones their paragraph does
     # not answer, asked with that paragraph among the hits.
     para_pos, para_on, para_meta = [], [], []
     for q in paraphrased:

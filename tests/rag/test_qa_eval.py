@@ -37,7 +37,7 @@ ENGLISH = QA.with_name("english.jsonl")
 # English questions about the Arabic articles: meaning finds the answer, and where FreeDict's
 # English-Arabic dictionary is installed (`make test` installs it where it can) its
 # translations too. (retrieval hit@5, answer, citation precision, refusal) floors of each.
-ENGLISH_FLOORS = {"dictionary": (0.95, 0.52, 0.52, 0.81), "meaning alone": (0.90, 0.33, 0.55, 0.73)}
+ENGLISH_FLOORS = {"dictionary": (0.95, 0.52, 0.52, 0.81), "meaning alone": (0.90, 0.38, 0.48, 0.81)}
 HAS_DICTIONARY = Lexicon.find("auto") is not None
 
 
