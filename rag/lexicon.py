@@ -57,6 +57,7 @@ class Lexicon:
         self._entries: dict[str, list[str]] | None = None
         self._heads: list[str] = []
         self._text: bytes = b""
+        self._seen: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -119,9 +120,15 @@ class Lexicon:
             at += 1
         return found
 
-    @lru_cache(maxsize=4096)
     def _senses(self, words: tuple[str, ...], stems: tuple[str, ...]) -> tuple[str, ...]:
-        """Arabic stems of the entries `_known` finds for these words."""
+        """Arabic stems of the entries `_known` finds for these words (kept per dictionary:
+        a cache on the class would keep every dictionary ever opened alive)."""
+        key = (words, stems)
+        if key not in self._seen:
+            self._seen[key] = self._look_up(words, stems)
+        return self._seen[key]
+
+    def _look_up(self, words: tuple[str, ...], stems: tuple[str, ...]) -> tuple[str, ...]:
         out: list[str] = []
         for at in self._known(words, stems):
             try:

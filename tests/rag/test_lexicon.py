@@ -153,3 +153,17 @@ def test_an_english_question_with_translations_has_its_own_scorer(dictionary):
     assert extractive.scorer_for(without, E5Retriever()) is extractive.SCORERS["e5-crosslingual"]
     arabic = Query.build("متى افتتحت السفارة؟", lexicon=dictionary)
     assert extractive.scorer_for(arabic, E5Retriever()) is extractive.SCORERS["e5"]
+
+
+def test_a_dictionary_is_freed_when_dropped(tmp_path):
+    """Entries are cached per dictionary, not on the class (which would keep each dictionary
+    a process opened, some 15 MB, alive for good)."""
+    import gc
+    import weakref
+
+    found = Lexicon(write_dictd(tmp_path))
+    assert found.translate("embassy")
+    ref = weakref.ref(found)
+    del found
+    gc.collect()
+    assert ref() is None
