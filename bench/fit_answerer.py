@@ -212,6 +212,19 @@ def _origins(cands, gold: str) -> dict:
             "gold": np.array([c.hit.passage.source == gold for c in cands], dtype=bool)}
 
 
+# Paraphrased pairs (Arabic; English: the lines with "gold" of the English files): on
+# ARCD-train paragraphs, and on TyDi-GoldP-ar dev paragraphs.
+PARAPHRASE_FILES = ("arcd_train_paraphrase.jsonl", "tydi_dev_paraphrase.jsonl")
+ENGLISH_FILES = ("arcd_train_en.jsonl", "tydi_dev_en.jsonl")
+
+
+def _lines(*names: str) -> list[dict]:
+    """The JSON lines of these files of bench/, those that exist."""
+    paths = [ROOT / "bench" / n for n in names]
+    return [json.loads(line) for p in paths if p.exists()
+            for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def collect(args, frozen):
     """Features of every question: (answerable with gold, on-topic without, off-topic,
     paraphrased answerable, paraphrased on-topic), each a list of feature matrices (with
@@ -224,22 +237,20 @@ def collect(args, frozen):
             return data
     embedding = "hashing-ngram-v1" if args.scorer == "lexical" else "e5-small-q4"
     arcd, arcd_qs, _ = squad_retriever(ARCD_TRAIN, embedding)
-    tydi, tydi_qs, _ = squad_retriever(TYDI, embedding)
+    tydi, tydi_qs, tydi_docs = squad_retriever(TYDI, embedding)
     if args.scorer == "e5-dictionary" and arcd.lexicon is None:
         sys.exit(f"e5-dictionary needs the English-Arabic dictionary: {lexicon.INSTALL}")
     if args.scorer != "e5-dictionary":
         arcd.lexicon = tydi.lexicon = None
     if args.scorer in ENGLISH:  # translations, then paraphrases (lines with "gold")
-        english = [json.loads(line) for line in open(ROOT / "bench" / "arcd_train_en.jsonl",
-                                                     encoding="utf-8")]
+        english = _lines(*ENGLISH_FILES)
         by_id = {q["id"]: q for q in arcd_qs}
         asked = [(arcd, tydi, {**by_id[e["id"]], "question": e["question"]})
                  for e in english if "gold" not in e]
         paraphrased = [e for e in english if "gold" in e]
     else:  # each set's questions, and asked of the other set's index as off-topic ones
         asked = [(arcd, tydi, q) for q in arcd_qs] + [(tydi, arcd, q) for q in tydi_qs]
-        paraphrased = [json.loads(line) for line in
-                       open(ROOT / "bench" / "arcd_train_paraphrase.jsonl", encoding="utf-8")]
+        paraphrased = _lines(*PARAPHRASE_FILES)
     pos, on, off, pos_meta = [], [], [], []
     for own, other, q in asked:
         (f, cands), (f_on, _) = features(own, q["question"], args.k, q["gold"], frozen)
@@ -248,12 +259,13 @@ def collect(args, frozen):
         pos_meta.append(_origins(cands, q["gold"]))
         on.append(f_on)
         off.append(features(other, q["question"], args.k, None, frozen)[0][0])
-    # Questions in a person's own words (bench/arcd_train_paraphrase.jsonl, written for this
-    # on 231 ARCD-train paragraphs): answerable ones, and on-topic ones their paragraph does
-    # not answer, asked with that paragraph among the hits.
+    # Questions in a person's own words (PARAPHRASE_FILES, written for this on all 231
+    # ARCD-train paragraphs and on TyDi paragraphs): answerable ones, and on-topic ones their
+    # paragraph does not answer, each asked of its paragraph's own set.
     para_pos, para_on, para_meta = [], [], []
     for q in paraphrased:
-        (f, cands), _ = features(arcd, q["question"], args.k, q["gold"], frozen)
+        own = tydi if q["gold"] in tydi_docs else arcd
+        (f, cands), _ = features(own, q["question"], args.k, q["gold"], frozen)
         if q["answerable"]:
             lab = np.array([contains_answer(c.text, tuple(q["answers"])) for c in cands],
                            dtype=float)
