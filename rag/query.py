@@ -25,7 +25,8 @@ class Query:
     kind: str | None
     language: str  # "ar" or "en"
     # Of a question in another language: one group of Arabic stems per word the bilingual
-    # dictionary knows (`lexicon`); its stems are also among `tokens`, for BM25.
+    # dictionary knows (`lexicon`); its stems are also among `tokens`, for BM25, and so are
+    # those of the words carried into `text`, which count as context there.
     translations: tuple[tuple[str, ...], ...] = ()
     embeddings: object = field(default=None, repr=False)
     _vector: np.ndarray | None = field(default=None, repr=False)
@@ -35,10 +36,13 @@ class Query:
               lexicon=None) -> "Query":
         text = question if text is None else text
         lang = language(question)
-        groups = tuple(lexicon.translate(question)) if lexicon is not None and lang != "ar" else ()
-        translated = [s for g in groups for s in g]
-        typed = tokenize(question) + translated
-        tokens = typed if text == question else tokenize(text) + translated
+        translate = lexicon is not None and lang != "ar"
+        groups = tuple(lexicon.translate(question)) if translate else ()
+        typed = tokenize(question) + [s for g in groups for s in g]
+        tokens = typed
+        if text != question:  # words carried from the conversation, translated alike
+            carried = lexicon.translate(text) if translate else []
+            tokens = tokenize(text) + [s for g in carried for s in g]
         return cls(question=question, text=text, tokens=tokens, typed=frozenset(typed),
                    kind=question_kind(question), language=lang, translations=groups,
                    embeddings=embeddings)

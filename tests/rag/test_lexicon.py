@@ -112,6 +112,17 @@ def test_only_a_question_in_another_language_is_translated(dictionary):
     assert arabic.translations == () and arabic.tokens == tokenize("متى افتتحت السفارة؟")
 
 
+def test_words_carried_from_the_conversation_are_translated_as_context(dictionary):
+    """A follow-up in English searches with words of the earlier turn: their Arabic stems
+    join the search as context (BM25 weighs them less), not as what was typed."""
+    query = Query.build("And when was it opened?", "And when was it opened? embassy",
+                        lexicon=dictionary)
+    embassy = set(tokenize("السفارة"))
+    assert query.carried and embassy <= set(query.tokens) and not embassy & query.typed
+    assert set(query.context_tokens) >= embassy
+    assert query.translations == (tuple(tokenize("مفتوح")),)  # the typed words' only
+
+
 def passage(pid: str, text: str) -> Passage:
     return Passage(id=pid, source=pid.split(":")[0] + ".txt", start=0, end=len(text), text=text,
                    ordinal=0)
