@@ -2,14 +2,15 @@
 
 Questions, for the scorer of rag/extractive.py named by --scorer:
 - "e5" and "lexical": ARCD-train and TyDi-GoldP-ar dev questions (Arabic), pooled;
-- plus, for both, questions in a person's own words on all 231 ARCD-train paragraphs
-  (bench/arcd_train_paraphrase.jsonl, written for this: an answerable paraphrase sharing few
-  words with its paragraph, and an on-topic question the paragraph does not answer), since
-  Wikipedia-style questions copy the article's words and people mostly do not;
+- plus, for both, questions in a person's own words on all 231 ARCD-train paragraphs and 80
+  TyDi ones (bench/arcd_train_paraphrase.jsonl, bench/tydi_dev_paraphrase.jsonl, written for
+  this: an answerable paraphrase sharing few words with its paragraph, and an on-topic
+  question the paragraph does not answer), since Wikipedia-style questions copy the
+  article's words and people mostly do not;
 - "e5-crosslingual": English translations of 671 ARCD-train questions over all its articles
   (bench/arcd_train_en.jsonl, translated for this purpose, as a person would ask them), and,
-  in the same file (lines with "gold", "answers" and "answerable"), the paraphrased pairs
-  below asked in English. An English question shares no stems with Arabic text: its
+  in the same file and bench/tydi_dev_en.jsonl (lines with "gold", "answers" and
+  "answerable"), the paraphrased pairs above asked in English. An English question shares no stems with Arabic text: its
   coverage features read what it can share, numbers and the consonant skeletons of its names
   (matching.crosslingual_terms);
 - "e5-dictionary": the same English questions, with the English-Arabic dictionary
