@@ -149,8 +149,9 @@ class Lexicon:
         groups, i = [], 0
         while i < len(ws):
             pair, pair_stems = tuple(ws[i:i + 2]), tuple(stems[i:i + 2])
-            if len(pair) == 2 and self._senses(pair, pair_stems):
-                group, i = self._senses(pair, pair_stems), i + 2
+            group = self._senses(pair, pair_stems) if len(pair) == 2 else ()
+            if group:
+                i += 2
             elif ws[i] in STOPWORDS:
                 i += 1
                 continue

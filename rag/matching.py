@@ -247,7 +247,7 @@ def translated_terms(query: Query, retriever) -> QueryTerms:
     weights = dict.fromkeys(names.weights, rarest)
     alternatives = {}
     for i, group in enumerate(query.translations):
-        seen = [idf(s) for s in group if idf(s) < rarest]
+        seen = [w for w in map(idf, group) if w < rarest]
         if seen:
             key = f"~{i}"
             weights[key], alternatives[key] = max(seen), group
