@@ -10,9 +10,9 @@ Questions, for the scorer of rag/extractive.py named by --scorer:
 - "e5-crosslingual": English translations of 671 ARCD-train questions over all its articles
   (bench/arcd_train_en.jsonl, translated for this purpose, as a person would ask them), and,
   in the same file and bench/tydi_dev_en.jsonl (lines with "gold", "answers" and
-  "answerable"), the paraphrased pairs above asked in English. An English question shares no stems with Arabic text: its
-  coverage features read what it can share, numbers and the consonant skeletons of its names
-  (matching.crosslingual_terms);
+  "answerable"), the paraphrased pairs above asked in English. An English question shares
+  no stems with Arabic text: its coverage features read what it can share, numbers and the
+  consonant skeletons of its names (matching.crosslingual_terms);
 - "e5-dictionary": the same English questions, with the English-Arabic dictionary
   (rag/lexicon.py; Debian's dict-freedict-eng-ara, which must be installed): its Arabic stems
   join the BM25 side of retrieval and the coverage features (matching.translated_terms).

@@ -94,24 +94,27 @@ def latent(top: int):
 def window(mode: str):
     cache = _cache("window")
 
-    def vectors(hits) -> dict[str, np.ndarray]:
+    def vectors(hits) -> tuple[dict[str, np.ndarray], dict[tuple[str, int], np.ndarray]]:
+        """Window vectors by sentence id, and by (passage id, start) as candidates name them."""
         texts = {}
         for h in hits:
             sents = passage_sentences(h.passage)
             for i, s in enumerate(sents):
-                texts[s.id] = f"{sents[i - 1].text} {s.text}" if i else s.text
+                texts[s.id, h.passage.id, s.start] = (f"{sents[i - 1].text} {s.text}" if i
+                                                      else s.text)
         todo = sorted({t for t in texts.values() if t not in cache})
         if todo:
             for t, v in zip(todo, e5_model().passage(todo)):
                 cache[t] = np.asarray(v, dtype=np.float32)
-        return {i: cache[t] for i, t in texts.items()}
+        return ({k[0]: cache[t] for k, t in texts.items()},
+                {k[1:]: cache[t] for k, t in texts.items()})
 
     inner = extractive.sentence_features
     if mode == "add":
         _extend(("window_cos", "window_cos_gap"))
 
     def features(query, hits, retriever):
-        win = vectors(hits)
+        win, at = vectors(hits)
         if mode == "replace":
             retriever.sentence_vectors = lambda ids: {i: win[i] for i in ids if i in win}
             try:
@@ -119,8 +122,7 @@ def window(mode: str):
             finally:
                 del retriever.sentence_vectors
         out = inner(query, hits, retriever)
-        ids = {(h.passage.id, s.start): s.id for h in hits for s in passage_sentences(h.passage)}
-        return _with_gap(out, [float(np.dot(query.vector, win[ids[c.hit.passage.id, c.start]]))
+        return _with_gap(out, [float(np.dot(query.vector, at[c.hit.passage.id, c.start]))
                                for c, _ in out])
     return features
 

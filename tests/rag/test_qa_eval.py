@@ -3,10 +3,10 @@
 Retrieval meets its target (hit@5 >= 0.97), the follow-ups meet theirs (answer and refusal
 >= .80), and English refusals meet theirs (>= .80). The other answer-level targets of issue 8
 (corpus_qa: answer >= .85, citation precision >= .95, refusal >= .90; English: answer >= .80)
-are NOT met by the offline extractive answerer, whose weights and threshold are fitted on ARCD and TyDi, never on
-these files (bench/README.md has the measured values). The floors below sit about one case
-under what is measured today (vector ranks can shift a case between runs), so a regression
-fails; they are raised as the answerer improves.
+are NOT met by the offline extractive answerer, whose weights and threshold are fitted on ARCD
+and TyDi, never on these files (bench/README.md has the measured values). The floors below
+sit about one case under what is measured today (vector ranks can shift a case between runs),
+so a regression fails; they are raised as the answerer improves.
 """
 
 from __future__ import annotations
