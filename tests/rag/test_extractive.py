@@ -271,3 +271,43 @@ def test_an_english_question_meets_arabic_text_by_its_names_and_numbers(question
 def test_question_words_and_common_words_are_not_names():
     assert matching.crosslingual_terms("What did the president say?").weights == {}
     assert list(matching.crosslingual_terms("Where did Al-Shafi'i die?").weights) == ["SF"]
+
+
+def test_a_scorers_metric_adds_the_weighted_products_of_the_vectors(assistant, monkeypatch):
+    """Scorer.metric: the ranking logit gains sum_i m_i q_i s_i, for each sentence, from the
+    vectors of the index; the answerability model sees it through the ranking alone."""
+    retriever = assistant.retriever
+    query = retriever.query("ما الطائفة المسيحية المنتشرة في كازاخستان؟")
+    hits = retriever.search(query, 5)
+    plain = extractive.SCORERS["e5"]
+    m = np.linspace(-40.0, 40.0, len(query.vector))
+    monkeypatch.setattr(extractive, "metric_of", lambda name: {"test": m}[name])
+    where = lambda c: (c.hit.passage.source, c.start)  # noqa: E731
+    base = {where(c): c for c in extractive.score_sentences(query, hits, retriever, plain)}
+    weighted = extractive.score_sentences(query, hits, retriever,
+                                          dataclasses.replace(plain, metric="test"))
+    assert len(weighted) == len(base) > 3
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    for c in weighted:
+        assert c.vector is not None and len(c.vector) == len(query.vector)
+        expected = float(np.dot(query.vector * m, c.vector))
+        assert c.adapted == pytest.approx(expected)
+        assert logit(c.score) - logit(base[where(c)].score) == pytest.approx(expected, abs=1e-6)
+    assert list(map(where, weighted)) != list(base)  # it reorders
+
+
+def test_answerability_ranks_by_the_metric_but_never_reads_its_products():
+    f = np.zeros((2, len(extractive.FEATURES)))
+    f[:, -1] = 1.0
+    weights = np.zeros(len(extractive.FEATURES))
+    best, row = extractive.answerability_features(f, weights, [0.5, 2.0])
+    named = dict(zip(extractive.ANSWERABILITY, row))
+    assert best == 1 and named["rank_logit"] == 2.0 and named["rank_margin"] == 1.5
+    assert len(row) == len(extractive.ANSWERABILITY)
+
+
+def test_every_metric_a_scorer_names_is_shipped_with_one_weight_per_dimension():
+    named = {s.metric for s in extractive.SCORERS.values() if s.metric}
+    for name in named:
+        assert extractive.metric_of(name).shape == (384,)
+        assert np.isfinite(extractive.metric_of(name)).all()

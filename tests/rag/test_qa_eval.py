@@ -36,8 +36,12 @@ FOLLOWUP_REFUSAL_FLOOR = 0.73
 ENGLISH = QA.with_name("english.jsonl")
 # English questions about the Arabic articles: meaning finds the answer, and where FreeDict's
 # English-Arabic dictionary is installed (`make test` installs it where it can) its
-# translations too. (retrieval hit@5, answer, citation precision, refusal) floors of each.
-ENGLISH_FLOORS = {"dictionary": (0.95, 0.52, 0.52, 0.81), "meaning alone": (0.90, 0.38, 0.48, 0.81)}
+# translations too. (retrieval hit@5, answer, citation precision, refusal) floors of each,
+# just under today's values. With the vectors' metric (Scorer.metric, chosen on ARCD and
+# TyDi) the dictionary's answer and refusal fell from .571 and .852 to .476 and .704 here,
+# and citation precision without it rose from .522 to .706 (bench/README.md).
+ENGLISH_FLOORS = {"dictionary": (0.95, 0.42, 0.52, 0.66),
+                  "meaning alone": (0.90, 0.38, 0.64, 0.81)}
 HAS_DICTIONARY = Lexicon.find("auto") is not None
 
 
