@@ -11,8 +11,9 @@
              features of `fit_answerer.py --metric`), in the ranker only, under each ridge,
              5-fold CV at each of --seeds against the refit without them; with --collapse
              the fitted metric (trained on the training folds) becomes two features instead,
-             the adapted cosine and its gap, that the answerability model reads too;
-             with --across, fitted on ARCD's questions and judged on TyDi's (and back)
+             the adapted cosine and its gap, that the answerability model reads too
+             (--crossfit: a training question's from a metric fitted without it); with
+             --across, fitted on ARCD's questions and judged on TyDi's (and back)
 
 The texts are encoded here, at fitting time, and cached under bench/.work/try-*.pkl; the
 fitting features under bench/.work/try-<mode>/. The rest of the arguments go to
@@ -120,7 +121,7 @@ def window(mode: str):
 
 
 def product_cv(scorer: str, ridges: list[float],
-               seeds: list[int], collapse: bool = False) -> None:
+               seeds: list[int], collapse: bool = False, crossfit: bool = False) -> None:
     """5-fold CV (fit_answerer's folds and objective) of the two-stage model with the product
     features in the ranker only (ridge `r` on their standardised weights; the answerability
     model reads the features it always did), against the same refit without them."""
@@ -151,12 +152,30 @@ def product_cv(scorer: str, ridges: list[float],
         without = lambda d: fit_answerer._two_stage(d, unused + cols + plain)  # noqa: E731
 
     def prepare(ridge):
+        def fit(rows):
+            return fit_answerer.fit_ranker(rows, unused + plain, ridged(ridge))[cols]
+
         def learn(train):
-            v = fit_answerer.fit_ranker(train.rows(), unused + plain, ridged(ridge))[cols]
+            v = fit(train.rows())
+            # With --crossfit, each training question's two features come from a metric fitted
+            # without it (inner 5 folds), as a held-out question's do.
+            own: dict[int, np.ndarray] = {}
+            for j in range(5 if crossfit else 0):
+                vj = fit([x for i, x in enumerate(train.rows()) if i % 5 != j])
+                wiki = len(train.pos)
+                for i in range(j, wiki, 5):
+                    for f in (train.pos[i][0], train.on[i], train.off[i]):
+                        own[id(f)] = vj
+                for i, (f, _) in enumerate(train.para_pos):  # rows() = pos + para_pos
+                    if (wiki + i) % 5 == j:
+                        own[id(f)] = vj
+                for f in train.para_on[j::5]:  # never fitted on: any fold's metric is fair
+                    own[id(f)] = vj
 
             def derive(f):
+                w = own.get(id(f), v)
                 f = f.copy()
-                f[:, at] = f[:, cols] @ v
+                f[:, at] = f[:, cols] @ w
                 f[:, at + 1] = f[:, at] - (f[:, at].max() if len(f) else 0.0)
                 return f
             return lambda d: ([(derive(f), lab) for f, lab in d[0]], [derive(f) for f in d[1]],
@@ -225,6 +244,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[13])
     parser.add_argument("--collapse", action="store_true")
     parser.add_argument("--across", action="store_true")
+    parser.add_argument("--crossfit", action="store_true")
     args, rest = parser.parse_known_args()
     if args.latent + bool(args.window) + (args.product is not None) != 1:
         parser.error("choose one of --latent, --window, --product")
@@ -241,7 +261,7 @@ def main() -> None:
         return
     if args.product is not None:
         product_cv(args.scorer, args.product or [1e-2, 1e-1, 1.0], args.seeds,
-                   args.collapse)
+                   args.collapse or args.crossfit, args.crossfit)
         return
     sys.argv = [sys.argv[0], "--scorer", args.scorer, *rest]
     fit_answerer.main()
