@@ -42,7 +42,14 @@ With --second, the rule for a second quoted sentence is chosen instead, for the 
 place, over the answerable questions (`second_sentence`); the cached features record where
 each candidate sentence comes from (`_origins`). Copy its cut and origin into the Scorer.
 
-    .venv/bin/python bench/fit_answerer.py --scorer e5 [--refresh] [--second]
+With --metric [RIDGE], the ranker also reads the product of the question's and each
+sentence's vector, dimension by dimension (384 features, ridge 0.3 by default); the
+candidates are the two-stage model with and without them and the weights in place (with
+their metric, if any). If the one with them is chosen, its 384 weights are written to
+rag/metrics.json under the scorer's name (extractive.Scorer.metric); the rest is copied by
+hand as always. --second --metric chooses the second-sentence rule for a scorer with one.
+
+    .venv/bin/python bench/fit_answerer.py --scorer e5 [--refresh] [--second] [--metric]
 """
 
 from __future__ import annotations
@@ -724,6 +731,8 @@ def main() -> None:
     saved = None
     if metric and chosen == "two-stage":
         saved = save_metric(args.scorer, weights[metric])
+    elif metric and chosen == "two-stage without metric":
+        saved = "none: remove the metric its Scorer names, if any"
     print(json.dumps({
         "scorer": args.scorer, "questions": len(data[0]),
         "paraphrased": [len(data[3]), len(data[4])],
