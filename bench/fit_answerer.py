@@ -221,6 +221,13 @@ def metric_columns() -> list[int]:
     return [i for i, name in enumerate(extractive.FEATURES) if name.startswith("qs_")]
 
 
+def metric_ridge(ridge: float) -> np.ndarray:
+    """fit_ranker's ridge per feature: `ridge` on METRIC's, the usual 1e-2 on the others."""
+    l2 = np.full(len(extractive.FEATURES), 1e-2)
+    l2[metric_columns()] = ridge
+    return l2
+
+
 def metric_in_place(name: str) -> None:
     """FEATURES gain METRIC, and the scorer's weights its metric in place (zeros if none)."""
     extend_features(METRIC)
@@ -669,8 +676,7 @@ def main() -> None:
         current = (current, np.array(scorer.answerability, dtype=float))
     metric = metric_columns()
     if metric:  # the ranker's 384 more weights: the single-stage fits would take hours
-        l2 = np.full(len(extractive.FEATURES), 1e-2)
-        l2[metric] = args.metric
+        l2 = metric_ridge(args.metric)
         fits = {"two-stage": lambda d: _two_stage(d, frozen, l2),
                 "two-stage without metric": lambda d: _two_stage(d, frozen + metric),
                 "current": lambda d: current}

@@ -120,22 +120,22 @@ def window(mode: str):
     return features
 
 
+def _questions(scorer: str):
+    """fit_answerer's cached features of the scorer's questions, kind-checked as it fits."""
+    args = argparse.Namespace(scorer=scorer, k=5, refresh=False)
+    return fit_answerer.kind_checked(fit_answerer.collect(args, fit_answerer.UNUSED[scorer]),
+                                     extractive.SCORERS[scorer])
+
+
 def product_cv(scorer: str, ridges: list[float],
                seeds: list[int], collapse: bool = False, crossfit: bool = False) -> None:
     """5-fold CV (fit_answerer's folds and objective) of the two-stage model with the product
     features in the ranker only (ridge `r` on their standardised weights; the answerability
     model reads the features it always did), against the same refit without them."""
     cols = fit_answerer.metric_columns()
-    args = argparse.Namespace(scorer=scorer, k=5, refresh=False)
-    data = fit_answerer.kind_checked(fit_answerer.collect(args, fit_answerer.UNUSED[scorer]),
-                                     extractive.SCORERS[scorer])
-
+    data = _questions(scorer)
     unused = fit_answerer.UNUSED[scorer]
-
-    def ridged(ridge):
-        l2 = np.full(len(extractive.FEATURES), 1e-2)
-        l2[cols] = ridge
-        return l2
+    ridged = fit_answerer.metric_ridge
 
     def two_stage(ridge):
         return lambda d: fit_answerer._two_stage(d, unused, ridged(ridge))
@@ -203,11 +203,8 @@ def across(scorer: str, ridge: float) -> None:
     0.2 x on-topic refused, the prior without off-topic questions)."""
     cols = fit_answerer.metric_columns()
     unused = fit_answerer.UNUSED[scorer]
-    args = argparse.Namespace(scorer=scorer, k=5, refresh=False)
-    data = fit_answerer.kind_checked(fit_answerer.collect(args, unused),
-                                     extractive.SCORERS[scorer])
-    l2 = np.full(len(extractive.FEATURES), 1e-2)
-    l2[cols] = ridge
+    data = _questions(scorer)
+    l2 = fit_answerer.metric_ridge(ridge)
     fits = {"with": lambda d: fit_answerer._two_stage(d, unused, l2),
             "without": lambda d: fit_answerer._two_stage(d, unused + cols)}
     wiki = len(data[0])

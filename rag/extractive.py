@@ -9,8 +9,8 @@ The vectors were stored at index time: nothing of the corpus is embedded here. A
 model turns the features into the probability that the sentence answers; below a calibrated
 threshold the answer says the corpus does not hold one. A scorer may instead refuse by a
 second model (`Scorer.answerability`) that reads the best-ranked sentence and the question as
-a whole: what it misses, how far it leads. bench/fit_answerer.py fits both on ARCD-train and TyDi (never
-tests/qa).
+a whole: what it misses, how far it leads. bench/fit_answerer.py fits both on ARCD-train and
+TyDi (never tests/qa).
 """
 
 from __future__ import annotations
@@ -232,12 +232,14 @@ def score_sentences(query: Query, hits: list[Hit], retriever, scorer: Scorer | N
                     ) -> list[_Candidate]:
     """Candidates with `score` = estimated probability that the sentence answers, best first."""
     scorer = scorer or scorer_for(query, retriever)
-    metric = metric_of(scorer.metric) if scorer.metric else None
+    weighted = None  # the question's vector under the scorer's metric, if it has one
+    if scorer.metric and query.vector is not None:
+        weighted = query.vector * metric_of(scorer.metric)
     out = []
     for cand, feats in sentence_features(query, hits, retriever):
         z = sum(w * f for w, f in zip(scorer.weights, feats))
-        if metric is not None and cand.vector is not None and query.vector is not None:
-            cand.adapted = float(np.dot(query.vector * metric, cand.vector))
+        if weighted is not None and cand.vector is not None:
+            cand.adapted = float(np.dot(weighted, cand.vector))
             z += cand.adapted
         cand.score = 1.0 / (1.0 + math.exp(-z))
         cand.features = tuple(feats)
