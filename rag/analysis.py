@@ -242,6 +242,72 @@ def language(text: str) -> str:
     return "en" if latin > arabic else "ar"
 
 
+# The language a refusal is written in (REPLY_LANGUAGES): the question's, where sanad has the
+# sentences for it, else English. By script first; Latin-script questions by their question
+# and function words and the letters only one language uses, English when nothing tells.
+REPLY_LANGUAGES = ("ar", "en", "fr", "es", "de", "it", "pt", "tr", "ru", "uk", "fa", "ur",
+                   "he", "zh")
+_LATIN_WORDS = {lang: frozenset(words_.split()) for lang, words_ in (
+    ("en", "the what who whom whose when where which how why is are was were did does do of "
+           "to an and about many much"),
+    ("fr", "le la les des du est sont quel quelle quels quelles qui quand combien pourquoi où "
+           "comment une et au aux d' l' qu'"),
+    ("es", "el los las es son cuál cuáles quién quiénes cuándo cuánto cuántos cuántas dónde "
+           "cómo qué por una y del fue"),
+    ("de", "der die das ist sind wer wann wie viele wo warum welche welcher welches und hat "
+           "den dem ein eine einer mit was"),
+    ("it", "il lo gli è chi quando quanti quante dove perché quale quali della che di"),
+    ("pt", "o os as é qual quais quem quantos quantas onde porque da do das dos uma não"),
+    ("tr", "ne nedir kim kimdir hangi kaç nerede neden nasıl mı mi mu mü ve bir bu ile için"),
+)}
+_LATIN_LETTERS = {"es": "ñ¿¡", "de": "ßäÄ", "pt": "ãõ", "tr": "ığşİ", "fr": "œêù",
+                  "it": "ìò"}
+_UKRAINIAN_WORDS = frozenset("яке який яка які скільки хто коли чому що де як".split())
+_WORD_OR_ELISION = re.compile(r"\w+'|\w+(?:-\w+)*", re.UNICODE)
+
+
+def reply_language(text: str) -> str:
+    """The language (REPLY_LANGUAGES) to refuse a question in: its own, or English."""
+    counts: dict[str, int] = {}
+    for c in text:
+        if "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f":
+            key = ("ur" if c in "ٹڈڑںےۓ" else "fa" if c in "پچژگکی"
+                   else "ar*" if c in "يكةى" else "ar")
+        elif "\u0400" <= c <= "\u04ff":
+            key = "uk" if c in "іїєґІЇЄҐ" else "cyr"
+        elif "\u0590" <= c <= "\u05ff":
+            key = "he"
+        elif "\u4e00" <= c <= "\u9fff":
+            key = "zh"
+        elif c.isalpha():
+            key = "latin"
+        else:
+            continue
+        counts[key] = counts.get(key, 0) + 1
+    arabic = sum(counts.get(k, 0) for k in ("ar", "ar*", "fa", "ur"))
+    scripts = {"arabic": arabic, "cyr": counts.get("cyr", 0) + counts.get("uk", 0),
+               "he": counts.get("he", 0), "zh": counts.get("zh", 0),
+               "latin": counts.get("latin", 0)}
+    script = max(scripts, key=lambda k: (scripts[k], k == "arabic"))
+    if not scripts[script] or script == "arabic":
+        if counts.get("ur"):
+            return "ur"
+        return "fa" if counts.get("fa", 0) > counts.get("ar*", 0) else "ar"
+    if script == "cyr":
+        ukrainian = counts.get("uk") or any(w in _UKRAINIAN_WORDS
+                                            for w in _WORD_OR_ELISION.findall(text.lower()))
+        return "uk" if ukrainian else "ru"
+    if script != "latin":
+        return script
+    lowered = text.lower()
+    words_ = _WORD_OR_ELISION.findall(lowered)
+    score = {lang: sum(w in vocab for w in words_) for lang, vocab in _LATIN_WORDS.items()}
+    for lang, letters in _LATIN_LETTERS.items():
+        score[lang] += 2 * sum(lowered.count(c.lower()) for c in letters)
+    best = max(score, key=lambda k: (score[k], k == "en"))
+    return best if score[best] else "en"
+
+
 def question_kind(question: str) -> str | None:
     """The expected kind of answer, from the first question word found (or None).
 

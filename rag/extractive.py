@@ -30,12 +30,12 @@ from .errors import SanadError
 from .matching import (CHECKABLE, coverage, kind_found, query_terms, skeletons,
                        translated_terms)
 from .query import Query
+from .replies import NO_ANSWER
 from .types import Answer, Citation, Hit
 
 SECOND_SENTENCE_RATIO = 0.85  # a second sentence is added when it scores this close to the best
 MAX_SENTENCES = 2
-NO_ANSWER_TEXT = "لا تتضمن المقالات المتاحة إجابة عن هذا السؤال."
-NO_ANSWER = {"ar": NO_ANSWER_TEXT, "en": "The available articles do not answer this question."}
+NO_ANSWER_TEXT = NO_ANSWER["ar"]
 
 @dataclass
 class _Candidate:
@@ -297,7 +297,7 @@ def answer(query: Query, hits: list[Hit], retriever, document=None) -> Answer:
     threshold = scorer.threshold
     candidates = kind_checked(score_sentences(query, hits, retriever, scorer), scorer)
     if not candidates or answerable(candidates, scorer) < threshold:
-        return Answer(text=NO_ANSWER[query.language], citations=[], passages=hits,
+        return Answer(text=NO_ANSWER[query.reply], citations=[], passages=hits,
                       query=query.text, question=question, answered=False)
     first = candidates[0]
     chosen = [first]

@@ -23,6 +23,7 @@ import numpy as np
 from .analysis import QUESTION_WORDS, STOPWORDS, normalize, question_kind, tokenize
 from .embeddings import E5_NAME
 from .errors import LLMError
+from .replies import EMPTY_ANSWER, NO_ANSWER, NO_PASSAGES
 from .types import Answer, Turn
 
 MAX_CARRIED_WORDS = 8
@@ -107,12 +108,11 @@ def leans_by_meaning(question: str, earlier: Answer, retriever) -> bool:
     return own - max(float(np.dot(vector, v)) for v in before) < LEAN_MARGIN
 
 
-def is_refusal(text: str | None) -> bool:
-    from .extractive import NO_ANSWER
-    from .prompts import EMPTY_ANSWER, NO_PASSAGES
+_REFUSALS = frozenset({*NO_ANSWER.values(), *EMPTY_ANSWER.values(), *NO_PASSAGES.values()})
 
-    known = {*NO_ANSWER.values(), *EMPTY_ANSWER.values(), *NO_PASSAGES.values()}
-    return not (text or "").strip() or (text or "").strip() in known
+
+def is_refusal(text: str | None) -> bool:
+    return not (text or "").strip() or (text or "").strip() in _REFUSALS
 
 
 def rewrite_with_model(settings, question: str, turns: Sequence[Turn]) -> str | None:

@@ -18,8 +18,10 @@ from typing import Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from . import citations, prompts
+from .analysis import reply_language
 from .errors import (LLMAuthError, LLMConnectionError, LLMError, LLMModelNotFoundError,
                      LLMRateLimitError, LLMResponseError, LLMTimeoutError, redact)
+from .replies import EMPTY_ANSWER, NO_PASSAGES
 from .settings import Settings
 from .types import Answer, CitationsReady, Document, Done, Event, Hit, TextDelta, Turn
 
@@ -107,10 +109,10 @@ def stream_answer(settings: Settings, question: str, query: str, hits: list[Hit]
                   turns: list[Turn], document: Callable[[str], Document], *,
                   timings: dict, started: float) -> Iterator[Event]:
     """Yield TextDelta* as the server streams, then CitationsReady, then Done(Answer)."""
-    lang = prompts.language(question)
+    lang = reply_language(question)
     timings = dict(timings)
     if not hits:  # nothing to answer from: no request is sent
-        text = prompts.NO_PASSAGES[lang]
+        text = NO_PASSAGES[lang]
         yield TextDelta(text)
         yield CitationsReady(())
         timings["total"] = _ms(started)
@@ -169,7 +171,7 @@ def stream_answer(settings: Settings, question: str, query: str, hits: list[Hit]
     t1 = time.perf_counter()
     refused = gate.seen or prompts.NO_ANSWER in raw
     checked = citations.check(prompts.strip_sentinel(raw).strip(), hits, document)
-    text = checked.text.strip() or prompts.EMPTY_ANSWER[lang]
+    text = checked.text.strip() or EMPTY_ANSWER[lang]
     notes = []
     if finish == "length":
         notes.append("The model stopped at its length limit; the answer may be incomplete.")

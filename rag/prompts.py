@@ -48,14 +48,6 @@ Question: {question}"""
 
 SEARCHED_AS = "\n(The passages were retrieved for: {query})"
 
-NO_PASSAGES = {
-    "ar": "لا تتضمن المقالات المفهرسة مقاطع تتعلق بهذا السؤال.",
-    "en": "The indexed articles contain no passages about this question.",
-}
-EMPTY_ANSWER = {
-    "ar": "لا تذكر المقالات المتاحة إجابة عن هذا السؤال.",
-    "en": "The available articles do not answer this question.",
-}
 
 CONDENSE_SYSTEM_PROMPT = """\
 You rewrite a follow-up question from a conversation into one standalone question that can be \
@@ -79,13 +71,6 @@ HISTORY_ANSWER_CHARS = 600
 _SENTINEL = re.compile(rf"[*`]*{NO_ANSWER}[*`]*[ \t]*[:：.\-—]?\s*")
 _FENCE = re.compile(r"<\s*/?\s*passages?\b", re.I)
 _MARKERS = re.compile(r"\s*\[\s*\d{1,3}(?:\s*[,،]\s*\d{1,3})*\s*\]")
-
-
-def language(text: str) -> str:
-    """'ar' when the text has Arabic letters (or no letters at all), else 'en'."""
-    arabic = sum(1 for c in text if "\u0600" <= c <= "\u06ff")
-    latin = sum(1 for c in text if c.isascii() and c.isalpha())
-    return "en" if latin > arabic else "ar"
 
 
 def _attr(value: str | None) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .analysis import language, question_kind, tokenize
+from .analysis import language, question_kind, reply_language, tokenize
 
 
 @dataclass
@@ -23,13 +23,17 @@ class Query:
     tokens: list[str]
     typed: frozenset[str]  # the tokens of the question as typed
     kind: str | None
-    language: str  # "ar" or "en"
+    language: str  # "ar" or "en": which scorer reads it
     # Of a question in another language: one group of Arabic stems per word the bilingual
     # dictionary knows (`lexicon`); its stems are also among `tokens`, for BM25, and so are
     # those of the words carried into `text`, which count as context there.
     translations: tuple[tuple[str, ...], ...] = ()
     embeddings: object = field(default=None, repr=False)
     _vector: np.ndarray | None = field(default=None, repr=False)
+    reply: str = ""  # the language a refusal is written in (analysis.reply_language)
+
+    def __post_init__(self) -> None:
+        self.reply = self.reply or self.language
 
     @classmethod
     def build(cls, question: str, text: str | None = None, embeddings=None,
@@ -45,7 +49,7 @@ class Query:
             tokens = tokenize(text) + [s for g in carried for s in g]
         return cls(question=question, text=text, tokens=tokens, typed=frozenset(typed),
                    kind=question_kind(question), language=lang, translations=groups,
-                   embeddings=embeddings)
+                   embeddings=embeddings, reply=reply_language(question))
 
     @property
     def carried(self) -> bool:

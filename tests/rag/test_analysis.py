@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.analysis import (_fold, find_normalized, normalize, normalize_with_offsets,
-                          question_kind, sentence_spans, split_sentences, tokenize, words)
+from rag.analysis import (REPLY_LANGUAGES, _fold, find_normalized, normalize,
+                          normalize_with_offsets, question_kind, reply_language, sentence_spans,
+                          split_sentences, tokenize, words)
 from rag.loading import load_document
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
@@ -277,3 +278,38 @@ def test_tokenize_without_stemming_keeps_words():
 ])
 def test_question_kind(question, kind):
     assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("متى زار نتنياهو كازاخستان؟", "ar"),
+    ("ما هي الاتفاقات الإبراهيمية؟", "ar"),
+    ("2016؟", "ar"),
+    ("When did Netanyahu visit Kazakhstan?", "en"),
+    ("Was Netanyahu in Astana?", "en"),  # "was" is German too: a tie stays English
+    ("Tokayev?", "en"),  # nothing tells: English
+    ("Quand Netanyahou a-t-il visité le Kazakhstan ?", "fr"),
+    ("Quelle est la population d'Astana ?", "fr"),
+    ("¿Cuál es la población de Astana?", "es"),
+    ("Was ist die Hauptstadt?", "de"),
+    ("Wie viele Einwohner hat Astana?", "de"),
+    ("Qual è la popolazione di Astana?", "it"),
+    ("Quem é o presidente do Cazaquistão?", "pt"),
+    ("Astana'nın nüfusu nedir?", "tr"),
+    ("Какое население Астаны?", "ru"),
+    ("Яке населення Астани?", "uk"),
+    ("جمعیت آستانه چقدر است؟", "fa"),
+    ("آستانہ کی آبادی کتنی ہے؟", "ur"),
+    ("מתי ביקר נתניהו בקזחסטן?", "he"),
+    ("阿斯塔纳有多少人口？", "zh"),
+])
+def test_reply_language(question, lang):
+    assert reply_language(question) == lang
+
+
+def test_every_refusal_is_written_in_every_reply_language():
+    from rag import replies
+
+    for table in (replies.NO_ANSWER, replies.NO_PASSAGES, replies.EMPTY_ANSWER):
+        assert tuple(table) == REPLY_LANGUAGES
+        assert all(text.strip() for text in table.values())
+    assert len(set(replies.NO_ANSWER.values())) == len(REPLY_LANGUAGES)

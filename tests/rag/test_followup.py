@@ -228,3 +228,15 @@ def test_without_e5_vectors_or_an_earlier_answer_the_rule_is_as_before():
     assert rewrite_query(settings, question, [_earlier(["president"])],
                          retriever=_retriever(vectors)) == expected
     assert vectors.calls == 0
+
+
+@pytest.mark.parametrize("refusal", [
+    "لا تتضمن المقالات المتاحة إجابة عن هذا السؤال.",
+    "Les articles disponibles ne répondent pas à cette question.",
+    "В проиндексированных статьях нет фрагментов по этому вопросу.",
+])
+def test_a_refusal_in_any_language_is_no_referent(refusal):
+    from rag.followup import is_refusal
+
+    assert is_refusal(refusal)
+    assert not is_refusal("أقامت كازاخستان علاقات دبلوماسية مع إسرائيل في عام 1992. [1]")

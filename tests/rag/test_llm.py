@@ -138,6 +138,12 @@ def test_no_passages_means_no_request(llm_server, llm_settings):
     assert not answer.answered and llm_server.chat_requests == []
 
 
+def test_no_passages_is_said_in_the_question_s_language(llm_server, llm_settings):
+    answer = answer_of(run(llm_settings, hits_=[], question="Qui a gagné la Coupe du monde ?"))
+    assert answer.text == "Les articles indexés ne contiennent aucun passage sur cette question."
+    assert llm_server.chat_requests == []
+
+
 def test_length_limit_is_noted(llm_server, llm_settings):
     llm_server.script(Reply(chunks=GOOD, finish_reason="length"))
     answer = answer_of(run(llm_settings))

@@ -95,6 +95,19 @@ def test_an_english_question_the_articles_cannot_answer_is_refused_in_english(as
     assert answer.text == "The available articles do not answer this question."
 
 
+@pytest.mark.parametrize("question, refusal", [
+    ("Qui a gagné la Coupe du monde de football en 2022 ?",
+     "Les articles disponibles ne répondent pas à cette question."),
+    ("¿Quién ganó la Copa Mundial de fútbol en 2022?",
+     "Los artículos disponibles no responden a esta pregunta."),
+    ("Кто выиграл чемпионат мира по футболу в 2022 году?",
+     "Доступные статьи не отвечают на этот вопрос."),
+])
+def test_a_question_in_another_language_is_refused_in_it(assistant, question, refusal):
+    answer = assistant.ask(question)
+    assert not answer.answered and answer.text == refusal
+
+
 def test_no_corpus_text_is_embedded_at_question_time(assistant, e5_engine):
     assistant.ask("متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟")  # warm: index opened
     calls = []
