@@ -7,7 +7,8 @@ import pytest
 from rag_conftest import Reply, assert_citations_mapped
 
 from rag import Settings
-from rag.followup import carry_entities, has_pronoun_suffix, needs_rewrite, rewrite_query
+from rag.followup import (carry_entities, has_pronoun_suffix, is_refusal, needs_rewrite,
+                          rewrite_query)
 from rag.types import Done, QueryRewritten, Turn
 
 PRESIDENT = Turn(question="من هو رئيس كازاخستان؟", answer="قاسم جومارت توكاييف [1].")
@@ -236,7 +237,5 @@ def test_without_e5_vectors_or_an_earlier_answer_the_rule_is_as_before():
     "В проиндексированных статьях нет фрагментов по этому вопросу.",
 ])
 def test_a_refusal_in_any_language_is_no_referent(refusal):
-    from rag.followup import is_refusal
-
     assert is_refusal(refusal)
     assert not is_refusal("أقامت كازاخستان علاقات دبلوماسية مع إسرائيل في عام 1992. [1]")
