@@ -40,7 +40,10 @@ class Query:
               lexicon=None) -> "Query":
         text = question if text is None else text
         lang = language(question)
-        translate = lexicon is not None and lang != "ar"
+        reply = reply_language(question)
+        # The dictionary is English-Arabic: a French or Spanish word spelt like an English
+        # one ("la", "est", "de") would be looked up as that English word.
+        translate = lexicon is not None and reply == "en"
         groups = tuple(lexicon.translate(question)) if translate else ()
         typed = tokenize(question) + [s for g in groups for s in g]
         tokens = typed
@@ -49,7 +52,7 @@ class Query:
             tokens = tokenize(text) + [s for g in carried for s in g]
         return cls(question=question, text=text, tokens=tokens, typed=frozenset(typed),
                    kind=question_kind(question), language=lang, translations=groups,
-                   embeddings=embeddings, reply=reply_language(question))
+                   embeddings=embeddings, reply=reply)
 
     @property
     def carried(self) -> bool:

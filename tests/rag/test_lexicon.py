@@ -112,6 +112,16 @@ def test_only_a_question_in_another_language_is_translated(dictionary):
     assert arabic.translations == () and arabic.tokens == tokenize("متى افتتحت السفارة؟")
 
 
+def test_a_question_in_another_latin_script_language_is_not_read_as_english(dictionary):
+    # "visit" is in the dictionary; French and Spanish questions keep their own words
+    dictionary_words = Query.build("When did the Israeli president visit?", lexicon=dictionary)
+    assert dictionary_words.translations
+    for question in ("Quand le président israélien a-t-il fait sa visite ?",
+                     "¿Cuándo fue la visita del presidente israelí?"):
+        query = Query.build(question, lexicon=dictionary)
+        assert query.translations == () and query.tokens == tokenize(question)
+
+
 def test_words_carried_from_the_conversation_are_translated_as_context(dictionary):
     """A follow-up in English searches with words of the earlier turn: their Arabic stems
     join the search as context (BM25 weighs them less), not as what was typed."""

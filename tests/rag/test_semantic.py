@@ -95,6 +95,15 @@ def test_an_english_question_the_articles_cannot_answer_is_refused_in_english(as
     assert answer.text == "The available articles do not answer this question."
 
 
+@pytest.mark.parametrize("question", ["Quand Netanyahou a-t-il visité le Kazakhstan ?",
+                                      "¿Cuándo visitó Netanyahu Kazajistán?"])
+def test_a_question_in_french_or_spanish_is_answered_by_meaning(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.answered
+    first = answer.citations[0]
+    assert first.source == "002_9164ff34a3d4887d.txt" and "2016" in first.quote
+
+
 @pytest.mark.parametrize("question, refusal", [
     ("Qui a gagné la Coupe du monde de football en 2022 ?",
      "Les articles disponibles ne répondent pas à cette question."),
