@@ -24,7 +24,7 @@ class Query:
     typed: frozenset[str]  # the tokens of the question as typed
     kind: str | None
     language: str  # "ar" or "en": which scorer reads it
-    # Of a question in another language: one group of Arabic stems per word the bilingual
+    # Of an English question: one group of Arabic stems per word the English-Arabic
     # dictionary knows (`lexicon`); its stems are also among `tokens`, for BM25, and so are
     # those of the words carried into `text`, which count as context there.
     translations: tuple[tuple[str, ...], ...] = ()
