@@ -41,7 +41,7 @@ def main() -> None:
         print(name, json.dumps(results["squad"][name]["modes"]), flush=True)
     where = ["--index", str(ROOT / "bench" / ".work" / "qa-index"), "--corpus", str(ROOT / "corpus")]
     subprocess.run([SANAD, "index", "--offline", *where], check=True, capture_output=True)  # up to date
-    for name in ("corpus_qa", "followups", "english"):
+    for name in ("corpus_qa", "followups", "english", "other_languages"):
         qa = run_json([SANAD, "eval", "--offline", "--json", *where,
                        str(ROOT / "tests" / "qa" / f"{name}.jsonl")])
         results[name] = {k: v for k, v in qa.items() if k != "failures"}

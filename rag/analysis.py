@@ -236,10 +236,10 @@ _ENGLISH_KINDS = tuple((re.compile(p, re.IGNORECASE), kind) for p, kind in (
 
 
 def language(text: str) -> str:
-    """'ar' when the text has Arabic letters (or no letters at all), else 'en'."""
-    arabic = sum(1 for c in text if "\u0600" <= c <= "\u06ff")
-    latin = sum(1 for c in text if c.isascii() and c.isalpha())
-    return "en" if latin > arabic else "ar"
+    """Which scorer reads a question: 'ar' for an Arabic one (or one without letters), else
+    'en', the cross-lingual scorer, whatever the language: a Persian, Russian or Chinese
+    question shares no stems with the articles, only meaning, names and numbers."""
+    return "ar" if reply_language(text) == "ar" else "en"
 
 
 # The language a refusal is written in (REPLY_LANGUAGES): the question's, where sanad has the

@@ -28,8 +28,9 @@ questions:
   Arabic or English. With the default embedding (e5-small-q4, offline) an English question
   finds and quotes the Arabic sentences that answer it; quotes stay verbatim Arabic and a
   refusal comes in the question's language. Other languages the model knows are read by
-  meaning alone (not measured); a refusal comes in French, Spanish, German, Italian,
-  Portuguese, Turkish, Russian, Ukrainian, Persian, Urdu, Hebrew or Chinese, else English.
+  meaning alone (measured too: tests/qa/other_languages.jsonl); a refusal comes in
+  French, Spanish, German, Italian, Portuguese, Turkish, Russian, Ukrainian, Persian, Urdu,
+  Hebrew or Chinese, else English.
   With FreeDict's English-Arabic dictionary installed (apt-get install
   dict-freedict-eng-ara; SANAD_DICTIONARY), English words meet the Arabic words too.
   SANAD_EMBEDDINGS=hashing-ngram-v1 matches spelling only: Arabic questions sharing words

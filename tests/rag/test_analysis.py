@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.analysis import (REPLY_LANGUAGES, _fold, find_normalized, normalize,
+from rag.analysis import (REPLY_LANGUAGES, _fold, find_normalized, language, normalize,
                           normalize_with_offsets, question_kind, reply_language, sentence_spans,
                           split_sentences, tokenize, words)
 from rag.loading import load_document
@@ -304,6 +304,24 @@ def test_question_kind(question, kind):
 ])
 def test_reply_language(question, lang):
     assert reply_language(question) == lang
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("متى زار نتنياهو كازاخستان؟", "ar"),
+    ("متى زار Netanyahu كازاخستان؟", "ar"),  # Arabic with a Latin name: Arabic
+    ("2016؟", "ar"),  # no letters: Arabic
+    ("When did Netanyahu visit Kazakhstan?", "en"),
+    # Every other language goes to the cross-lingual scorer: its words share no stems with
+    # the articles, Persian's and Urdu's though they are written in Arabic letters.
+    ("Quand Netanyahou a-t-il visité le Kazakhstan ?", "en"),
+    ("Когда Нетаньяху посетил Казахстан?", "en"),
+    ("מתי ביקר נתניהו בקזחסטן?", "en"),
+    ("内塔尼亚胡何时访问哈萨克斯坦？", "en"),
+    ("جمعیت آستانه چقدر است؟", "en"),
+    ("آستانہ کی آبادی کتنی ہے؟", "en"),
+])
+def test_language_tells_the_scorer(question, lang):
+    assert language(question) == lang
 
 
 def test_every_refusal_is_written_in_every_reply_language():
