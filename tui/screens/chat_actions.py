@@ -21,10 +21,11 @@ from ..widgets.chat import AnswerView, QuestionView
 from ..widgets.status import mode_label
 
 WELCOME = [
-    Block(Text("Ask about the articles of the corpus, in Arabic or English. Answers cite "
-               "their sources with [n]; Tab moves to the sources, F1 lists every key."),
+    Block(Text("Ask about the articles of the corpus, in Arabic, English or another "
+               "language. Answers cite their sources with [n]; Tab moves to the sources, F1 "
+               "lists every key."),
           rtl=False),
-    Block(Text("اسأل عن المقالات بالعربية أو بالإنجليزية، وستجد مصدر كل إجابة."), rtl=True),
+    Block(Text("اسأل عن المقالات بالعربية أو بالإنجليزية أو بغيرهما، وستجد مصدر كل إجابة."), rtl=True),
 ]
 
 
