@@ -200,7 +200,7 @@ class Assistant:
         `Done.answer.text` is authoritative: after a fallback Notice, the text streamed so far
         is replaced by the offline answer.
         """
-        question = _check_question(question)
+        question = check_question(question)
         turns = _turns(history)
         t0 = time.perf_counter()
         retriever, notice = self._current_retriever()
@@ -253,10 +253,15 @@ def clean_question(question: str) -> str:
     return " ".join("".join(out).split())
 
 
-def _check_question(question: str) -> str:
-    if isinstance(question, str):
-        question = clean_question(question)
-    if not isinstance(question, str) or not question:
+def check_question(question: str) -> str:
+    """The question as it is asked, cleaned; QuestionError in one sentence if it cannot be."""
+    if question is not None and not isinstance(question, str):
+        raise QuestionError(f"The question must be text (str), not {type(question).__name__}.")
+    if any("\ud800" <= c <= "\udfff" for c in question or ""):  # bytes that were not UTF-8
+        raise QuestionError("The question is not valid UTF-8 text; type it again, or convert "
+                            "the file it comes from to UTF-8.")
+    question = clean_question(question or "")
+    if not question:
         raise QuestionError("The question is empty; type a question in Arabic or English.")
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(f"The question is too long ({len(question)} characters, "

@@ -213,7 +213,7 @@ def print_answer(answer, out=None, body: bool = True) -> None:
 
 
 def cmd_ask(args) -> int:
-    from .assistant import Assistant
+    from .assistant import Assistant, check_question
     from .citations import LiveMarkers
     from .types import Done, Notice, QueryRewritten, TextDelta
 
@@ -223,8 +223,7 @@ def cmd_ask(args) -> int:
             raise SanadError("Give the question as an argument, or pipe it in: "
                              "echo \"سؤال\" | sanad ask")
         args.question = sys.stdin.read()
-    if not args.question.strip():
-        raise SanadError("The question is empty; type a question in Arabic or English.")
+    check_question(args.question)  # before any indexing: a bad question is said at once
     _ensure_index(assistant)
     if args.json:
         print(json.dumps(assistant.ask(args.question, k=args.k).to_dict(), ensure_ascii=False,

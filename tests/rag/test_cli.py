@@ -178,6 +178,19 @@ def test_an_empty_question_is_one_line_on_stderr(tmp_path, question):
     assert not (tmp_path / "index").exists()  # nothing was indexed for an empty question
 
 
+def test_a_question_that_is_not_utf8_is_one_line_on_stderr(tmp_path):
+    question = "متى؟".encode("cp1256")  # piped in, as from a file saved in Windows-1256
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--corpus", str(CORPUS),
+                           "--index", str(tmp_path / "index"), "-"], input=question,
+                          capture_output=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1 and b"Traceback" not in done.stderr
+    assert done.stderr.decode().strip().splitlines() == [
+        "sanad: The question is not valid UTF-8 text; type it again, or convert the file it "
+        "comes from to UTF-8."]
+    assert not (tmp_path / "index").exists()
+
+
 def test_a_bad_k_is_a_clear_error(indexed, capsys):
     corpus, index = indexed
     code, _, err = run_main(capsys, "ask", "-k", "0", "--corpus", corpus, "--index", index,

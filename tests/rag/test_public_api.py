@@ -130,6 +130,18 @@ def test_empty_questions_are_refused(opened, question):
         list(opened.stream(question))
 
 
+@pytest.mark.parametrize("question, message", [
+    (123, "must be text"), (b"?", "must be text"),
+    # bytes that are not UTF-8, as Python hands them on from argv or a pipe (cp1256 here)
+    ("متى؟".encode("cp1256").decode("utf-8", "surrogateescape"), "not valid UTF-8"),
+])
+def test_questions_that_are_not_text_are_refused_in_a_sentence(opened, question, message):
+    with pytest.raises(QuestionError, match=message):
+        opened.ask(question)
+    with pytest.raises(QuestionError, match=message):
+        list(opened.stream(question))
+
+
 def test_an_overlong_question_is_refused(opened):
     with pytest.raises(QuestionError, match="too long"):
         opened.ask("كازاخستان " * 1000)
