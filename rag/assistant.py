@@ -84,9 +84,11 @@ class Assistant:
         if record is None:
             return None
         seen = {f.source: f for f in files}
-        changed = [s for s, f in seen.items() if s in record and not f.same_as(record[s])]
+        changed = [s for s, f in seen.items() if s in record
+                   and not (f.same_as(record[s]) or f.skipped_as(record[s]))]
         return {"added": sorted(set(seen) - set(record)), "changed": sorted(changed),
-                "removed": sorted(set(record) - set(seen))}
+                "removed": sorted(s for s in set(record) - set(seen)
+                                  if not record[s].get("skipped"))}
 
     def has_index(self) -> bool:
         from .store import index_exists

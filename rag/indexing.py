@@ -83,6 +83,12 @@ class CorpusFile:
         return bool(known and known.get("sha256") and self.size is not None
                     and (known.get("size"), known.get("mtime_ns")) == (self.size, self.mtime_ns))
 
+    def skipped_as(self, known: dict | None) -> bool:
+        """Recorded as skipped (empty, binary, not text) at this very size and time: it is
+        not read again until it changes (a question would take it for a new file)."""
+        return bool(known and known.get("skipped") and self.size is not None
+                    and (known.get("size"), known.get("mtime_ns")) == (self.size, self.mtime_ns))
+
 
 def corpus_files(corpus_dir: Path, max_bytes: int | None = None,
                  warn: Callable[[str, str], None] | None = None) -> list[CorpusFile]:
@@ -170,6 +176,14 @@ def index_files(settings, store, files: list[CorpusFile],
         todo = []
         for f in files:
             known = record.get(f.source)
+            if f.skipped_as(known):  # said again, not read again
+                skipped.append((f.source, known["skipped"]))
+                if warn:
+                    warn(f.source, known["skipped"])
+                new_record[f.source] = known
+                continue
+            if known and known.get("skipped"):
+                known = None  # skipped before, changed since: a new file
             if known and known.get("chunking") != signature:
                 known = {**known, "sha256": ""}  # chunked otherwise: indexed again
             if f.same_as(known):
@@ -182,6 +196,9 @@ def index_files(settings, store, files: list[CorpusFile],
                 skipped.append((f.source, str(exc)))
                 if warn:
                     warn(f.source, str(exc))
+                if f.size is not None:
+                    new_record[f.source] = {"skipped": str(exc), "size": f.size,
+                                            "mtime_ns": f.mtime_ns, "passages": 0}
                 continue
             if known and known["sha256"] == doc.sha256:
                 unchanged.append(f.source)
@@ -189,7 +206,7 @@ def index_files(settings, store, files: list[CorpusFile],
             else:
                 todo.append((f, doc, known))
         present = set(unchanged) | {f.source for f, _, _ in todo}  # skipped files leave
-        gone = sorted(set(record) - present)
+        gone = sorted(s for s in set(record) - present if not record[s].get("skipped"))
         work = []
         for f, doc, known in todo:
             passages = chunk_document(doc, settings.chunk_target, settings.chunk_overlap)

@@ -251,7 +251,9 @@ def safe_name(name: str) -> str:
     colour or move the terminal) shown escaped."""
     if name.isprintable():
         return name
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
+    return "".join(c if c.isprintable()
+                   else f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff"  # a raw byte
+                   else c.encode("unicode_escape").decode() for c in name)
 
 
 def iter_corpus_files(corpus_dir: Path | str, max_bytes: int | None = None,
@@ -314,6 +316,10 @@ def _walk(root: Path, real_root: Path, max_bytes: int | None, say, unreadable
                 continue
             source = prefix + name
             full = os.path.join(folder, name)
+            if any("\udc80" <= c <= "\udcff" for c in source):  # bytes that were not UTF-8
+                say(source, f"{safe_name(source)} has a name that is not valid UTF-8 "
+                            "(citations name files); rename it to index it.")
+                continue
             try:
                 info = os.lstat(full)
                 if stat.S_ISLNK(info.st_mode):

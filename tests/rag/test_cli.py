@@ -105,6 +105,28 @@ def test_index_prints_counts_and_warns_about_skipped_files(tmp_path, capsys):
     assert report["passages"] == passages
     assert report["skipped"] == [["empty.txt", "empty.txt is empty."]]
 
+    # a question finds nothing new: the skipped file is recorded, not taken for an added one
+    code, _, err = run_main(capsys, "ask", "--corpus", corpus, "--index", index, QUESTION)
+    assert code == 0 and "changed" not in err and "skipped" not in err
+    (corpus / "empty.txt").write_text("كازاخستان دولة في آسيا الوسطى.", encoding="utf-8")
+    code, _, err = run_main(capsys, "ask", "--corpus", corpus, "--index", index, QUESTION)
+    assert code == 0 and "(1 changed file(s))" in err  # once it changes, it is read again
+    code, out, _ = run_main(capsys, "index", "--corpus", corpus, "--index", index, "--json")
+    report = json.loads(out)
+    assert "empty.txt" in report["unchanged"] and report["skipped"] == []
+
+
+def test_a_file_whose_name_is_not_utf8_is_skipped_by_name(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "000_35cca40ef4f9500b.txt", corpus)
+    with open(os.path.join(os.fsencode(corpus), b"\xff\xfe.txt"), "wb") as f:
+        f.write("نص".encode())
+    code, out, err = run_main(capsys, "index", "--corpus", corpus, "--index", tmp_path / "i")
+    assert code == 0 and "1 added" in out and "1 skipped" in out
+    assert ("warning: skipped \\xff\\xfe.txt: \\xff\\xfe.txt has a name that is not valid "
+            "UTF-8") in err
+
 
 # --- ask ----------------------------------------------------------------------------------------
 
