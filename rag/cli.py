@@ -157,6 +157,14 @@ def _ensure_index(assistant) -> None:
               f"{assistant.settings.corpus_dir} first.", file=sys.stderr)
         assistant.index(progress=ProgressBar(), warn=_warn)
         return
+    from .indexing import index_busy
+
+    if index_busy(assistant.settings):  # wait for it before reading the index at all
+        where = assistant.settings.chroma_url or assistant.settings.index_dir
+        print(f"Another `sanad index` is updating {where}; waiting for it to finish.",
+              file=sys.stderr)
+        assistant.index(progress=ProgressBar(), warn=lambda *a: None)
+        return
     changes = assistant.changes()
     if changes is None or any(changes.values()):
         what = ("an earlier indexing did not finish" if changes is None else

@@ -31,8 +31,9 @@ _WRITE_ROWS = 512  # rows (passages and sentences) gathered across files before 
 
 
 @contextlib.contextmanager
-def index_lock(settings, timeout_s: float | None = None) -> Iterator[None]:
-    """An exclusive lock per index; waits up to `timeout_s`, then IndexLockedError."""
+def index_lock(settings, timeout_s: float | None = None) -> Iterator[bool]:
+    """An exclusive lock per index; waits up to `timeout_s`, then IndexLockedError. Yields
+    whether it waited (another process held it, and may have changed the index)."""
     timeout_s = settings.lock_timeout_s if timeout_s is None else timeout_s
     if settings.chroma_url:
         key = hashlib.sha1(f"{settings.chroma_url}/{settings.collection}".encode()).hexdigest()
@@ -42,20 +43,31 @@ def index_lock(settings, timeout_s: float | None = None) -> Iterator[None]:
         path = Path(settings.index_dir) / "index.lock"
     with open(path, "a+") as handle:
         deadline = time.monotonic() + timeout_s
+        waited = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                waited = True
                 if time.monotonic() >= deadline:
                     raise IndexLockedError(
                         f"Another `sanad index` is updating {settings.chroma_url or settings.index_dir}; "
                         f"waited {timeout_s:g} s. Try again when it has finished.") from None
                 time.sleep(0.1)
         try:
-            yield
+            yield waited
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def index_busy(settings) -> bool:
+    """Another process holds the index's lock (a `sanad index` is running)."""
+    try:
+        with index_lock(settings, timeout_s=0):
+            return False
+    except IndexLockedError:
+        return True
 
 
 def chunking_signature(settings) -> str:
@@ -161,7 +173,9 @@ def index_files(settings, store, files: list[CorpusFile],
     added, updated, removed, unchanged = [], [], [], []
     embedded = sentences_embedded = 0
     replaced = None
-    with index_lock(settings):
+    with index_lock(settings) as waited:
+        if waited:  # another process indexed meanwhile: what this one loaded is stale
+            store.reopen()
         if not rebuild:
             try:
                 store.collection(create=True)

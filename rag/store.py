@@ -110,6 +110,17 @@ class Store:
         self._collection = None
         self._sentences = None
 
+    def reopen(self) -> None:
+        """Open the index afresh after another process changed it (a `sanad index` this one
+        waited for): an embedded client keeps the state it loaded, and reading rows deleted
+        since fails ("Error finding id"). A Chroma server's clients share its state."""
+        if not self.settings.chroma_url:
+            close = getattr(self._client, "close", None)
+            if close is not None:
+                close()
+            self._client = _client(self.settings)
+        self._collection = self._sentences = None
+
     @property
     def where(self) -> str:
         return self.settings.chroma_url or str(self.settings.index_dir)
@@ -290,8 +301,10 @@ class Store:
             return []
         got = self.collection().query(query_embeddings=[list(map(float, vector))], n_results=k,
                                       include=["distances", "metadatas"])
+        # a row without metadata was deleted by another process (a `sanad index` running)
+        # after this one loaded the vector index: it is gone, not an answer
         return [(pid, d, m["source"]) for pid, d, m in
-                zip(got["ids"][0], got["distances"][0], got["metadatas"][0])]
+                zip(got["ids"][0], got["distances"][0], got["metadatas"][0]) if m is not None]
 
     @_guarded
     def passages_by_id(self, ids: list[str]) -> dict[str, Passage]:

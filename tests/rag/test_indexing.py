@@ -18,7 +18,7 @@ import rag.store
 from rag import (Assistant, EmbeddingMismatchError, IndexLockedError, IndexMissingError,
                  Settings)
 from rag.chunking import chunk_document
-from rag.indexing import build_index, index_lock
+from rag.indexing import build_index, index_busy, index_lock
 from rag.loading import load_corpus
 from rag.store import Store, open_store
 
@@ -508,6 +508,73 @@ def test_a_second_run_waits_for_the_lock_to_be_released(settings):
         release.set()
         thread.join(10)
     assert_index_matches_corpus(settings)
+
+
+def _held_for(settings, seconds: float) -> threading.Thread:
+    """The index's lock held by another holder (its own open file: flock tells them apart,
+    as it does processes) for `seconds`; returns once it is held."""
+    held = threading.Event()
+
+    def holder():
+        with index_lock(settings):
+            held.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert held.wait(10)
+    return thread
+
+
+def test_a_run_that_waited_opens_the_index_afresh(settings, monkeypatch):
+    """What this process loaded of the index before it waited may be stale: another run
+    deleted rows meanwhile, and reading them failed ("Error finding id")."""
+    build_index(settings, open_store(settings))
+    store = open_store(settings)
+    store.count()
+    reopened = []
+    real = store.reopen
+    monkeypatch.setattr(store, "reopen", lambda: reopened.append(1) or real())
+    assert not index_busy(settings)
+    build_index(settings, store)
+    assert reopened == []  # nobody else indexed: nothing to reopen
+    thread = _held_for(settings, 0.5)
+    assert index_busy(settings)
+    report = build_index(settings.replace(lock_timeout_s=10), store)
+    thread.join(10)
+    assert reopened == [1] and report.unchanged == FILES
+    assert_index_matches_corpus(settings)
+
+
+def test_a_question_asked_while_another_run_indexes_waits_for_it(settings, corpus, capsys):
+    from rag.cli import main
+
+    build_index(settings, open_store(settings))
+    thread = _held_for(settings, 0.6)
+    code = main(["ask", "--offline", "--json", "--corpus", str(corpus), "--index",
+                 str(settings.index_dir), "كم نسبة المسلمين في كازاخستان؟"])
+    thread.join(10)
+    out, err = capsys.readouterr()
+    assert code == 0 and '"answered": true' in out
+    assert err.strip().splitlines() == [
+        f"Another `sanad index` is updating {settings.index_dir}; waiting for it to finish."]
+
+
+def test_rows_deleted_under_an_open_index_are_not_returned(settings):
+    """A vector index loaded before another process deleted rows still finds them; Chroma
+    then gives them no metadata, and they are left out instead of failing the question."""
+    build_index(settings, open_store(settings))
+    store = open_store(settings)
+    ids = [p.id for p in store.passages()]
+    got = store.collection().query  # the real answer, with one row's metadata gone
+
+    def query(**kwargs):
+        out = got(**kwargs)
+        out["metadatas"][0][0] = None
+        return out
+    store.collection().query = query
+    hits = store.query(store.embeddings.query_vector("كازاخستان"), 5)
+    assert len(hits) == 4 and all(pid in ids for pid, _, _ in hits)
 
 
 def test_the_cli_refuses_while_another_process_indexes(settings, corpus, tmp_path):
