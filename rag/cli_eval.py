@@ -34,6 +34,15 @@ def cmd_eval(args) -> int:
 
     settings = settings_from_args(args)
     bar = ProgressBar()
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be 1 or more, not {args.limit}.")
+    squad_only = [flag for flag, given in (("--limit", args.limit is not None),
+                                           ("--retrieval", args.retrieval != "hybrid")) if given]
+    if squad_only and not args.squad:
+        raise ConfigError(f"{' and '.join(squad_only)} "
+                          f"{'go' if len(squad_only) > 1 else 'goes'} with --squad only.")
+    if args.squad and args.min_answer_accuracy is not None:
+        raise ConfigError("--min-answer-accuracy goes with a Q&A file, not --squad.")
     if args.squad:
         modes = tuple(m.strip() for m in args.retrieval.split(",") if m.strip())
         bad = set(modes) - {"hybrid", "bm25", "vector"}

@@ -38,6 +38,9 @@ def load_cases(path: Path | str) -> list[Case]:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise EvalError(f"Cannot read the Q&A file {path}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise EvalError(f"The Q&A file {path} is not UTF-8 text (byte {exc.start}); save it "
+                        "as UTF-8.") from None
     cases, ids = [], set()
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -55,8 +58,19 @@ def load_cases(path: Path | str) -> list[Case]:
         if not isinstance(history, list) or not all(isinstance(h, str) and h.strip()
                                                     for h in history):
             raise EvalError(f"{path}:{n}: history must be a list of earlier questions.")
+        # a string where a list belongs would be read letter by letter ("2035" met by "2")
+        if not isinstance(raw["id"], (str, int)) or isinstance(raw["id"], bool):
+            raise EvalError(f"{path}:{n}: id must be a string or a number.")
+        if not isinstance(raw["question"], str):
+            raise EvalError(f"{path}:{n}: question must be a string.")
+        if not isinstance(raw["answerable"], bool):
+            raise EvalError(f"{path}:{n}: answerable must be true or false.")
+        for key in ("sources", "answer_contains"):
+            value = raw.get(key) or []
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise EvalError(f"{path}:{n}: {key} must be a list of strings.")
         cases.append(Case(str(raw["id"]), str(raw["question"]), tuple(raw.get("sources") or ()),
-                          tuple(raw.get("answer_contains") or ()), bool(raw["answerable"]),
+                          tuple(raw.get("answer_contains") or ()), raw["answerable"],
                           tuple(history)))
     if not cases:
         raise EvalError(f"The Q&A file {path} has no cases.")

@@ -312,6 +312,15 @@ def test_eval_exit_code_in_a_fresh_process(indexed, cases_file, tmp_path):
     ('{"id": "a", "question": "س", "answerable": true}\n'
      '{"id": "a", "question": "س", "answerable": true}\n', "repeats the id"),
     ("\n\n", "has no cases"),
+    # a string where a list belongs was read letter by letter: "2035 Mars" met by any "2"
+    ('{"id": "a", "question": "س", "answerable": true, "answer_contains": "2035 Mars"}\n',
+     "cases.jsonl:1: answer_contains must be a list of strings."),
+    ('{"id": "a", "question": "س", "answerable": true, "sources": "004.txt"}\n',
+     "cases.jsonl:1: sources must be a list of strings."),
+    ('{"id": "a", "question": "س", "answerable": "false"}\n',
+     "cases.jsonl:1: answerable must be true or false."),
+    ('{"id": "a", "question": 123, "answerable": true}\n', "question must be a string"),
+    ('{"id": null, "question": "س", "answerable": true}\n', "id must be a string or a number"),
 ])
 def test_a_malformed_jsonl_file_is_a_clear_error(tmp_path, indexed, capsys, content, needle):
     path = tmp_path / "cases.jsonl"
@@ -320,6 +329,25 @@ def test_a_malformed_jsonl_file_is_a_clear_error(tmp_path, indexed, capsys, cont
     code, out, err = run_main(capsys, "eval", path, "--corpus", corpus, "--index", index)
     assert code == 1 and out == ""
     assert err.startswith("sanad: ") and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_qa_file_that_is_not_utf8_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes('{"id": "a", "question": "كازاخستان", "answerable": true}\n'.encode("cp1256"))
+    code, _, err = run_main(capsys, "eval", path)
+    assert code == 1 and "cases.jsonl is not UTF-8 text" in err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--squad", "x.json", "--limit", "-1"], "--limit must be 1 or more, not -1."),
+    (["cases.jsonl", "--limit", "3"], "--limit goes with --squad only."),
+    (["cases.jsonl", "--retrieval", "bm25"], "--retrieval goes with --squad only."),
+    (["--squad", "x.json", "--min-answer-accuracy", "0.5"],
+     "--min-answer-accuracy goes with a Q&A file, not --squad."),
+])
+def test_eval_options_that_do_not_apply_are_clear_errors(tmp_path, capsys, args, needle):
+    code, _, err = run_main(capsys, "eval", *args)
+    assert code == 1 and err.strip() == f"sanad: {needle}"
 
 
 def test_eval_without_a_file_is_a_clear_error(tmp_path, capsys):
