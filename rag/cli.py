@@ -198,6 +198,8 @@ def cmd_index(args) -> int:
 def print_answer(answer, out=None, body: bool = True) -> None:
     """The answer, its notes and its numbered sources; `body=False` when the text and notes
     were already streamed to the terminal."""
+    from .loading import safe_name
+
     out = out or sys.stdout  # looked up per call: a default bound at import misses redirects
     if body:
         if answer.rewritten:
@@ -211,8 +213,8 @@ def print_answer(answer, out=None, body: bool = True) -> None:
             flag = "" if c.verified else " (quote not found in the source)"
             label = " · ".join(x for x in (c.outlet, c.title) if x)
             label = label if len(label) <= 80 else label[:79] + "…"
-            print(f"[{c.marker}] {c.source} {c.start}-{c.end}{flag}" + (f"  {label}" if label else ""),
-                  file=out)
+            print(f"[{c.marker}] {safe_name(c.source)} {c.start}-{c.end}{flag}"
+                  + (f"  {label}" if label else ""), file=out)
             print(f"    «{c.quote}»", file=out)
     if answer.dropped_markers:
         print(f"(dropped markers naming no passage: {answer.dropped_markers})", file=out)

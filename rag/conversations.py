@@ -14,6 +14,7 @@ import os
 import socket
 import sqlite3
 import time
+import unicodedata
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -195,7 +196,10 @@ class ChatStore:
 
     def rename(self, conversation_id: int, title: str) -> str:
         """Give a conversation a new title (what lists show); returns it as stored."""
-        title = " ".join(title.split())[:200]
+        # control characters (an escape sequence would colour or clear the terminal that
+        # lists it) become spaces, as in a question
+        title = " ".join("".join(" " if unicodedata.category(c) == "Cc" else c
+                                 for c in title).split())[:200]
         if not title:
             raise ValueError("A conversation's title cannot be empty.")
         with self.db:

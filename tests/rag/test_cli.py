@@ -116,6 +116,15 @@ def test_index_prints_counts_and_warns_about_skipped_files(tmp_path, capsys):
     assert "empty.txt" in report["unchanged"] and report["skipped"] == []
 
 
+def test_a_cited_file_name_is_printed_with_control_characters_escaped(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ctl\x1b[31mred.txt").write_text("نص عن الفيلة في أفريقيا.", encoding="utf-8")
+    code, out, _ = run_main(capsys, "ask", "--offline", "--corpus", corpus, "--index",
+                            tmp_path / "index", "الفيلة في أفريقيا")
+    assert code == 0 and "[1] ctl\\x1b[31mred.txt 0-" in out and "\x1b" not in out
+
+
 def test_a_file_whose_name_is_not_utf8_is_skipped_by_name(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -116,6 +116,8 @@ def test_rename_search_and_drop_the_last_turn(tmp_path, script):
     assert store.get(first).title == "علاقات كازاخستان"
     with pytest.raises(ValueError):
         store.rename(first, "   ")
+    # an escape sequence would clear the terminal that lists the titles; ZWNJ stays (Persian)
+    assert store.rename(other, "evil\x1b[2Jtitle\nمی\u200cخواهم") == "evil [2Jtitle می\u200cخواهم"
     # found by title, by a question, by an answer's words; spelling variants do not decide
     assert [c.id for c in store.search("علاقات")] == [first]
     assert [c.id for c in store.search("نسبه المسلمين")] == [first]
