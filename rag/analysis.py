@@ -239,7 +239,12 @@ def language(text: str) -> str:
     """Which scorer reads a question: 'ar' for an Arabic one (or one without letters), else
     'en', the cross-lingual scorer, whatever the language: a Persian, Russian or Chinese
     question shares no stems with the articles, only meaning, names and numbers."""
-    return "ar" if reply_language(text) == "ar" else "en"
+    return scorer_language(reply_language(text))
+
+
+def scorer_language(reply: str) -> str:
+    """`language` of a question whose `reply_language` is known."""
+    return "ar" if reply == "ar" else "en"
 
 
 # The language a refusal is written in (REPLY_LANGUAGES): the question's, where sanad has the

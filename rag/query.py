@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .analysis import language, question_kind, reply_language, tokenize
+from .analysis import question_kind, reply_language, scorer_language, tokenize
 
 
 @dataclass
@@ -39,8 +39,8 @@ class Query:
     def build(cls, question: str, text: str | None = None, embeddings=None,
               lexicon=None) -> "Query":
         text = question if text is None else text
-        lang = language(question)
         reply = reply_language(question)
+        lang = scorer_language(reply)  # `language(question)`, without reading it again
         # The dictionary is English-Arabic: a French or Spanish word spelt like an English
         # one ("la", "est", "de") would be looked up as that English word.
         translate = lexicon is not None and reply == "en"
