@@ -8,7 +8,8 @@ from .analysis import find_normalized, normalize, sentence_spans, split_sentence
 from .assistant import Assistant
 from .chunking import chunk_document
 from .errors import (ConfigError, CorpusError, EmbeddingMismatchError, EvalError,
-                     IndexLockedError, IndexMissingError, IndexStoreError, LLMAuthError,
+                     IndexDamagedError, IndexLockedError, IndexMissingError, IndexStoreError,
+                     LLMAuthError,
                      LLMConnectionError, LLMError, LLMModelNotFoundError, LLMRateLimitError,
                      LLMResponseError, LLMTimeoutError, QuestionError, SanadError)
 from .loading import load_corpus, load_document
@@ -48,6 +49,7 @@ __all__ = [
     "Hit",
     "HybridRetriever",
     "IndexLockedError",
+    "IndexDamagedError",
     "IndexMissingError",
     "IndexReport",
     "IndexStoreError",

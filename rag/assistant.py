@@ -6,6 +6,7 @@ question opens the index and its saved BM25 side (memory-mapped), and loads the 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import unicodedata
 from pathlib import Path
@@ -65,10 +66,24 @@ class Assistant:
     def index(self, progress: Callable[[Progress], None] | None = None,
               warn: Callable[[str, str], None] | None = None, rebuild: bool = False) -> IndexReport:
         """Bring the index in line with the corpus: add, update and remove files."""
-        from .indexing import build_index
+        from .errors import IndexDamagedError
+        from .indexing import build_index, index_lock
 
-        report = build_index(self.settings, self.store, progress=progress, warn=warn,
+        set_aside = None
+        try:
+            store = self.store
+        except IndexDamagedError:
+            if not rebuild:
+                raise
+            from .store import set_aside_damaged
+
+            with index_lock(self.settings):
+                set_aside = set_aside_damaged(self.settings.index_dir)
+            store = self.store
+        report = build_index(self.settings, store, progress=progress, warn=warn,
                              rebuild=rebuild)
+        if set_aside:
+            report = dataclasses.replace(report, damaged_set_aside=str(set_aside))
         self._retriever = None
         self._documents.clear()
         return report

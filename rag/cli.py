@@ -179,6 +179,9 @@ def cmd_index(args) -> int:
 
     assistant = Assistant(settings_from_args(args))
     report = assistant.index(progress=ProgressBar(), warn=_warn, rebuild=args.rebuild)
+    if report.damaged_set_aside:
+        print(f"The index's database was damaged; moved it to {report.damaged_set_aside} and "
+              "built the index afresh.", file=sys.stderr)
     if report.replaced_embedding:
         print(f"The index was built with the embedding {report.replaced_embedding!r}; rebuilt "
               f"it with {assistant.settings.embedding!r}.", file=sys.stderr)

@@ -31,6 +31,16 @@ exports go to SANAD_EXPORT_DIR (default: its exports/ folder).
 """
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (all) or more, not {value}")
+    return value
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("history", help="list, show, search and export saved conversations",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
@@ -45,10 +55,11 @@ def add_parser(sub) -> None:
     p.add_argument("--search", metavar="WORDS", help="with list: only conversations holding WORDS")
     p.add_argument("--corpus", metavar="DIR",
                    help="with list: only conversations about this corpus directory")
-    p.add_argument("-n", type=int, default=20, metavar="N",
+    p.add_argument("-n", type=_count, default=20, metavar="N",
                    help="with list: at most N conversations (default 20; 0 for all)")
     p.add_argument("-o", "--output", metavar="FILE", help="with export: where to write (- for stdout)")
-    p.add_argument("--yes", action="store_true", help="with delete: really delete")
+    p.add_argument("--yes", action="store_true",
+                   help="with delete: really delete; with export: replace an existing FILE")
     p.add_argument("--json", action="store_true", help="print JSON (list and show)")
 
 
@@ -133,6 +144,11 @@ def _export(store, conversation, args, settings) -> int:
         return 0
     path = Path(args.output) if args.output else export_path(settings.resolved_export_dir,
                                                              conversation.id)
+    if path.exists() and not args.yes:
+        raise SanadError(f"{path} exists already; add --yes to replace it, or choose another "
+                         "file with -o.")
+    if path.is_dir():
+        raise SanadError(f"{path} is a folder; give a file name with -o.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

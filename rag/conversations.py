@@ -212,7 +212,9 @@ class ChatStore:
         normalisation: hamza forms, ta marbuta and harakat do not decide), newest first."""
         from .analysis import normalize
 
-        needle = normalize(text)
+        needle, fold = normalize(text), normalize
+        if not needle:  # only marks the normalisation drops ("_", "%", "?"): match them as typed
+            needle, fold = text.strip().casefold(), str.casefold
         if not needle:
             return self.conversations(corpus)
         found = []
@@ -221,7 +223,7 @@ class ChatStore:
                                    (conversation.id,)).fetchall()
             texts = [conversation.title] + [q for q, _ in rows] + \
                 [json.loads(a).get("text", "") for _, a in rows]
-            if any(needle in normalize(t) for t in texts):
+            if any(needle in fold(t) for t in texts):
                 found.append(conversation)
         return found
 

@@ -73,6 +73,11 @@ class IndexMissingError(IndexStoreError):
     pass
 
 
+class IndexDamagedError(IndexStoreError):
+    """The embedded index's database cannot be read as SQLite; `sanad index --rebuild`
+    sets it aside and builds afresh."""
+
+
 class EvalError(SanadError):
     pass
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -25,8 +26,43 @@ DEFAULT_LOCK_TIMEOUT_S = 30.0
 DEFAULT_MAX_FILE_MB = 5.0  # a long news article is ~100 KB; a 50 MB file took 8 min and 4.6 GB
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+# Chroma's rule for a collection's name, less the room the sentences' collection takes
+# ("NAME-sentences"): 3 to 512 characters of [A-Za-z0-9._-] that start and end with a
+# letter or digit, no "..", not an IPv4 address.
+SENTENCES_SUFFIX = "-sentences"
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+MAX_COLLECTION_NAME = 512 - len(SENTENCES_SUFFIX)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no variable: unset or empty is no; a word that is neither is an error, not a no."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE or raw == "":
+        return False
+    raise ConfigError(
+        f"{name} must be one of {', '.join(_TRUE + _FALSE)}, not {env.get(name)!r}."
+    )
+
+
+def collection_name_problem(name: str) -> str | None:
+    """Why Chroma would refuse `name` as a collection's name, in words; None when it would not."""
+    if not 3 <= len(name) <= MAX_COLLECTION_NAME:
+        return f"it must be 3 to {MAX_COLLECTION_NAME} characters long"
+    if not _COLLECTION_NAME.fullmatch(name):
+        return (
+            "it may hold only the letters A-Z and a-z, digits, '.', '_' and '-', "
+            "and must start and end with a letter or digit"
+        )
+    if ".." in name:
+        return "it may not hold two dots in a row"
+    if _IPV4.fullmatch(name):
+        return "it may not be an IP address"
+    return None
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -47,6 +83,11 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if not math.isfinite(value) or value != int(value):
         raise ConfigError(f"{name} must be a whole number, not {env.get(name)!r}.")
     return int(value)
+
+
+def _is_http_url(url: str) -> bool:
+    scheme, sep, rest = url.partition("://")
+    return bool(sep) and scheme.lower() in {"http", "https"} and rest.split("/")[0] != ""
 
 
 @dataclass(frozen=True)
@@ -97,7 +138,7 @@ class Settings:
             "model": env.get("SANAD_MODEL") or DEFAULT_MODEL,
             "base_url": env.get("OPENAI_BASE_URL") or None,
             "api_key": env.get("OPENAI_API_KEY") or None,
-            "offline": _flag(env.get("SANAD_OFFLINE")),
+            "offline": _flag(env, "SANAD_OFFLINE"),
             "timeout_s": _float(env, "SANAD_TIMEOUT", DEFAULT_TIMEOUT_S),
             "max_retries": _int(env, "SANAD_MAX_RETRIES", DEFAULT_MAX_RETRIES),
             "lock_timeout_s": _float(env, "SANAD_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S),
@@ -119,17 +160,36 @@ class Settings:
 
     def validate(self) -> None:
         if self.chunk_target < 50:
-            raise ConfigError("The chunk target must be at least 50 characters.")
+            raise ConfigError(
+                f"The chunk target (SANAD_CHUNK_TARGET) must be at least 50 characters, "
+                f"not {self.chunk_target}."
+            )
         if not 0 <= self.chunk_overlap < self.chunk_target:
-            raise ConfigError("The chunk overlap must be smaller than the chunk target.")
+            raise ConfigError(
+                f"The chunk overlap (SANAD_CHUNK_OVERLAP, {self.chunk_overlap}) must be "
+                f"smaller than the chunk target (SANAD_CHUNK_TARGET, {self.chunk_target})."
+            )
         if not math.isfinite(self.max_file_mb) or self.max_file_mb <= 0:
             raise ConfigError("SANAD_MAX_FILE_MB must be a number of megabytes above zero.")
         if self.top_k < 1:
-            raise ConfigError("k must be at least 1.")
+            raise ConfigError(f"k (--k or SANAD_TOP_K) must be at least 1, not {self.top_k}.")
         if self.rtl not in {"auto", "on", "off"}:
             raise ConfigError(f"SANAD_RTL must be auto, on or off, not {self.rtl!r}.")
-        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
-            raise ConfigError(f"The Chroma URL must start with http:// or https://: {self.chroma_url!r}.")
+        if self.chroma_url and not _is_http_url(self.chroma_url):
+            raise ConfigError(
+                f"The Chroma URL (--chroma-url or SANAD_CHROMA_URL) must start with http:// "
+                f"or https://: {self.chroma_url!r}."
+            )
+        if self.base_url and not _is_http_url(self.base_url):
+            raise ConfigError(
+                f"The model server's URL (--base-url or OPENAI_BASE_URL) must be an http:// "
+                f"or https:// address such as http://127.0.0.1:11434/v1, not {self.base_url!r}."
+            )
+        problem = collection_name_problem(self.collection)
+        if problem:
+            raise ConfigError(
+                f"SANAD_COLLECTION {self.collection!r} cannot name a Chroma collection: {problem}."
+            )
 
     @property
     def max_file_bytes(self) -> int:

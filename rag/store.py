@@ -22,8 +22,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .chunking import Sentence
-from .errors import (EmbeddingMismatchError, IndexMissingError, IndexStoreError, SanadError,
-                     redact)
+from .errors import (EmbeddingMismatchError, IndexDamagedError, IndexMissingError,
+                     IndexStoreError, SanadError, redact)
+from .settings import SENTENCES_SUFFIX
 from .types import Passage
 
 _BATCH = 256
@@ -73,8 +74,59 @@ def _client(settings):
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
     except Exception as exc:
         where = settings.chroma_url or str(settings.index_dir)
+        if not settings.chroma_url:
+            _forget_failed_system(str(settings.index_dir))
+        db = Path(settings.index_dir) / "chroma.sqlite3"
+        why = None if settings.chroma_url or not db.exists() else damaged(db)
+        if why:
+            raise IndexDamagedError(
+                f"The index's database {db} is damaged ({why}); `sanad index --rebuild` sets "
+                "it aside and builds the index afresh.") from None
         raise IndexStoreError(f"Cannot open the index at {where} ({type(exc).__name__}: "
                               f"{str(exc)[:200]}).") from None
+
+
+def _forget_failed_system(path: str) -> None:
+    """Chroma caches one system per path even when starting it failed, and every later client
+    on that path gets the broken one; drop it when no client holds it (private state, hence
+    the guard)."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient as shared
+    except ImportError:
+        return
+    systems = getattr(shared, "_identifier_to_system", None)
+    counts = getattr(shared, "_identifier_to_refcount", {})
+    if isinstance(systems, dict) and not counts.get(path):
+        systems.pop(path, None)
+
+
+def damaged(db: Path) -> str | None:
+    """Why SQLite cannot read `db`, in its words; None when it can (the fault is elsewhere)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            row = con.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.Error as exc:
+        return str(exc)
+    return None if row and row[0] == "ok" else f"integrity check: {row[0] if row else 'no answer'}"
+
+
+def set_aside_damaged(index_dir: Path) -> Path:
+    """Move a damaged database to chroma.sqlite3.damaged (its bytes kept, one such copy) and
+    remove what only it could read: the vector folders and the lexical index. Returns the
+    copy's path."""
+    index_dir = Path(index_dir)
+    db = index_dir / "chroma.sqlite3"
+    kept = db.with_name(db.name + ".damaged")
+    for suffix in ("", "-wal", "-shm"):
+        part = db.with_name(db.name + suffix)
+        if part.exists():
+            os.replace(part, kept.with_name(kept.name + suffix))
+    for child in index_dir.iterdir():
+        if child.is_dir() and (_UUID.match(child.name) or child.name == "lexical"):
+            shutil.rmtree(child, ignore_errors=True)
+    return kept
 
 
 def _gone(exc: Exception) -> bool:
@@ -133,7 +185,7 @@ class Store:
 
     @property
     def sentences_name(self) -> str:
-        return f"{self.settings.collection}-sentences"
+        return self.settings.collection + SENTENCES_SUFFIX
 
     def collection(self, create: bool = False):
         """The passages' collection (IndexMissingError when there is none and not `create`)."""

@@ -143,6 +143,7 @@ class IndexReport:
     passages: int = 0
     sentences_embedded: int = 0
     replaced_embedding: str | None = None  # the index was built with this one: rebuilt
+    damaged_set_aside: str | None = None  # a damaged database moved here by --rebuild
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -226,7 +226,7 @@ def test_a_bad_k_is_a_clear_error(indexed, capsys):
     corpus, index = indexed
     code, _, err = run_main(capsys, "ask", "-k", "0", "--corpus", corpus, "--index", index,
                             QUESTION)
-    assert code == 1 and err.startswith("sanad: ") and "k must be at least 1" in err
+    assert code == 1 and err.startswith("sanad: ") and "SANAD_TOP_K) must be at least 1" in err
 
 
 @pytest.mark.parametrize("command", ["index", "ask"])
@@ -243,14 +243,27 @@ def test_a_file_where_the_index_should_be_is_a_clear_error(tmp_path):
     assert_clean_failure(done, "Cannot open the index", str(blocker))
 
 
-def test_a_corrupt_index_is_a_clear_error(tmp_path):
+def test_a_corrupt_index_is_a_clear_error_and_rebuild_repairs_it(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "004_38e6d22ca08bed6e.txt", corpus)
     index = tmp_path / "index"
     index.mkdir()
-    (index / "chroma.sqlite3").write_bytes(b"this is not a database" * 200)
-    for args in (["ask", "--corpus", CORPUS, "--index", index, QUESTION],
-                 ["index", "--corpus", CORPUS, "--index", index]):
+    damage = b"this is not a database" * 200
+    (index / "chroma.sqlite3").write_bytes(damage)
+    for args in (["ask", "--corpus", corpus, "--index", index, QUESTION],
+                 ["index", "--corpus", corpus, "--index", index]):
         done = sanad(*args, cwd=tmp_path)
-        assert_clean_failure(done, "Cannot open the index", str(index))
+        assert_clean_failure(done, "is damaged (file is not a database)", str(index))
+        assert "`sanad index --rebuild` sets it aside" in done.stderr
+    # --rebuild used to fail the same way, so the only way out was to find and delete the folder
+    done = sanad("index", "--rebuild", "--corpus", corpus, "--index", index, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    kept = index / "chroma.sqlite3.damaged"
+    assert f"moved it to {kept} and built the index afresh" in done.stderr
+    assert kept.read_bytes() == damage  # set aside, not destroyed
+    done = sanad("ask", "--corpus", corpus, "--index", index, QUESTION, cwd=tmp_path)
+    assert done.returncode == 0 and "[1]" in done.stdout and "004_38e6d22ca08bed6e.txt" in done.stdout
 
 
 # --- eval ---------------------------------------------------------------------------------------

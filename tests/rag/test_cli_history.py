@@ -53,6 +53,24 @@ def test_search_by_words_of_questions_and_answers(saved, capsys):
     assert code == 0 and out == "" and "No saved conversation holding" in err
 
 
+def test_a_search_for_marks_alone_matches_them_as_typed(saved, capsys):
+    # "_", "%" or "?" normalise to nothing, and every conversation used to match.
+    code, out, err = run(capsys, "--search", "_", "--json")
+    assert code == 0 and json.loads(out) == []
+    _, out, _ = run(capsys, "--search", "؟", "--json")  # the Arabic question mark, in the titles
+    assert [c["id"] for c in json.loads(out)] == [saved["kazakh"]]
+
+
+def test_list_at_most_n(saved, capsys):
+    _, out, _ = run(capsys, "-n", "1", "--json")
+    assert [c["id"] for c in json.loads(out)] == [saved["weather"]]
+    _, out, _ = run(capsys, "-n", "0", "--json")
+    assert len(json.loads(out)) == 2
+    with pytest.raises(SystemExit) as info:  # a negative count listed everything
+        run(capsys, "-n", "-5")
+    assert info.value.code == 2 and "must be 0 (all) or more, not -5" in capsys.readouterr().err
+
+
 def test_show_prints_questions_answers_and_numbered_sources(saved, capsys):
     code, out, _ = run(capsys, "show", str(saved["kazakh"]))
     assert code == 0
@@ -79,6 +97,18 @@ def test_export_to_the_export_folder_a_file_or_stdout(saved, capsys, tmp_path, m
     assert code == 0 and again.splitlines()[3:] == text.splitlines()[3:]  # all but the date
     code, out, _ = run(capsys, "export", str(saved["weather"]), "-o", "-")
     assert out.startswith("# weather tomorrow") and "The articles do not say." in out
+
+
+def test_export_does_not_replace_a_file_unless_told(saved, capsys, tmp_path):
+    target = tmp_path / "notes.md"
+    target.write_text("my own notes", encoding="utf-8")
+    code, out, err = run(capsys, "export", str(saved["weather"]), "-o", str(target))
+    assert code == 1 and out == "" and "exists already; add --yes to replace it" in err
+    assert target.read_text(encoding="utf-8") == "my own notes"
+    code, _, _ = run(capsys, "export", str(saved["weather"]), "-o", str(target), "--yes")
+    assert code == 0 and target.read_text(encoding="utf-8").startswith("# weather tomorrow")
+    code, _, err = run(capsys, "export", str(saved["weather"]), "-o", str(tmp_path), "--yes")
+    assert code == 1 and "is a folder" in err
 
 
 def test_rename_and_delete(saved, capsys):

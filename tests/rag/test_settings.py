@@ -57,6 +57,14 @@ def test_boolean_flags(value, expected):
     assert Settings.from_env(env={"SANAD_OFFLINE": value}).offline is expected
 
 
+@pytest.mark.parametrize("value", ["maybe", "2", "offline", "ja"])
+def test_a_flag_that_is_neither_yes_nor_no_is_refused(value):
+    # SANAD_OFFLINE=maybe used to mean "not offline", silently: a key in the environment
+    # then sent every question to the model server.
+    with pytest.raises(ConfigError, match=f"SANAD_OFFLINE must be one of 1, true.*not '{value}'"):
+        Settings.from_env(env={"SANAD_OFFLINE": value})
+
+
 def test_empty_variables_mean_the_default():
     s = Settings.from_env(env={"SANAD_TOP_K": "", "SANAD_INDEX_DIR": "", "SANAD_CHROMA_URL": "",
                                "OPENAI_API_KEY": "", "SANAD_TIMEOUT": "  "})
@@ -81,20 +89,66 @@ def test_bad_numbers_are_config_errors(name, value):
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env={name: value})
     assert str(info.value).endswith(".")
+    assert name in str(info.value)  # the message names what to change
 
 
 @pytest.mark.parametrize("changes, match", [
     ({"chunk_overlap": 450}, "overlap"),
     ({"chunk_target": 20}, "target"),
-    ({"top_k": 0}, "k must be"),
+    ({"top_k": 0}, r"SANAD_TOP_K\) must be at least 1, not 0"),
     ({"rtl": "sideways"}, "SANAD_RTL"),
     ({"chroma_url": "127.0.0.1:8000"}, "http"),
+    ({"chroma_url": "http://"}, "SANAD_CHROMA_URL"),
+    ({"base_url": "notaurl"}, "OPENAI_BASE_URL"),
+    ({"base_url": "ftp://127.0.0.1/v1"}, "OPENAI_BASE_URL"),
+    ({"base_url": "127.0.0.1:11434/v1"}, "http:// or https://"),
 ])
 def test_invalid_combinations_are_refused(changes, match):
     with pytest.raises(ConfigError, match=match):
         Settings.from_env(env={}).replace(**changes)
     with pytest.raises(ConfigError, match=match):
         Settings.from_env(env={}, **changes)
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("ab", "3 to 502 characters"),
+    ("a" * 503, "3 to 502 characters"),  # room for NAME-sentences within Chroma's 512
+    ("my news", "only the letters"),
+    ("أخبار", "only the letters"),
+    ("-news", "start and end"),
+    ("news.", "start and end"),
+    ("a..b", "two dots"),
+    ("10.0.0.1", "IP address"),
+])
+def test_a_collection_name_chroma_would_refuse_is_named_with_the_reason(name, reason):
+    # It used to reach Chroma and come back as "run `sanad index` to repair it", which
+    # could never help.
+    with pytest.raises(ConfigError, match=f"SANAD_COLLECTION .*{reason}"):
+        Settings.from_env(env={"SANAD_COLLECTION": name})
+
+
+@pytest.mark.parametrize("name", ["news", "ar_news-2026.v2", "a" * 502, "a.b"])
+def test_collection_names_chroma_takes_are_accepted(name, tmp_path):
+    settings = Settings.from_env(env={"SANAD_COLLECTION": name, "SANAD_INDEX_DIR": str(tmp_path)})
+    assert settings.collection == name
+
+
+def test_an_accepted_collection_name_is_one_chroma_takes_for_both_collections(tmp_path):
+    import chromadb
+
+    client = chromadb.PersistentClient(str(tmp_path))
+    for name in ("abc", "a.b_c-d", "a" * settings_module.MAX_COLLECTION_NAME):
+        assert settings_module.collection_name_problem(name) is None
+        client.get_or_create_collection(name)
+        client.get_or_create_collection(name + settings_module.SENTENCES_SUFFIX)
+    for name in ("ab", "a b", "a..b", "1.2.3.4"):
+        assert settings_module.collection_name_problem(name) is not None
+        with pytest.raises(Exception):
+            client.get_or_create_collection(name)
+    too_long = "a" * (settings_module.MAX_COLLECTION_NAME + 1)
+    assert settings_module.collection_name_problem(too_long) is not None
+    with pytest.raises(Exception):  # its sentences' collection would not fit
+        client.get_or_create_collection(too_long + settings_module.SENTENCES_SUFFIX)
 
 
 def test_the_api_key_never_shows():
