@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .analysis import normalize
-from .errors import EvalError
+from .errors import EvalError, QuestionError
 from .types import Answer, Document
 
 REQUIRED_KEYS = {"id", "question", "answerable"}
@@ -33,6 +33,8 @@ class Case:
 
 
 def load_cases(path: Path | str) -> list[Case]:
+    from .assistant import check_question
+
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -63,6 +65,11 @@ def load_cases(path: Path | str) -> list[Case]:
             raise EvalError(f"{path}:{n}: id must be a string or a number.")
         if not isinstance(raw["question"], str):
             raise EvalError(f"{path}:{n}: question must be a string.")
+        for asked in (raw["question"], *history):  # checked here, so the error names the line
+            try:
+                check_question(asked)
+            except QuestionError as exc:
+                raise EvalError(f"{path}:{n}: {exc}") from None
         if not isinstance(raw["answerable"], bool):
             raise EvalError(f"{path}:{n}: answerable must be true or false.")
         for key in ("sources", "answer_contains"):

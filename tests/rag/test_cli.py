@@ -343,6 +343,13 @@ def test_eval_exit_code_in_a_fresh_process(indexed, cases_file, tmp_path):
      "cases.jsonl:1: answerable must be true or false."),
     ('{"id": "a", "question": 123, "answerable": true}\n', "question must be a string"),
     ('{"id": null, "question": "س", "answerable": true}\n', "id must be a string or a number"),
+    # a question the assistant refuses used to stop the run without naming its line
+    ('{"id": "a", "question": "س", "answerable": true}\n{"id": "b", "question": "  ", '
+     '"answerable": true}\n', "cases.jsonl:2: The question is empty"),
+    ('{"id": "a", "question": "' + "س" * 2001 + '", "answerable": true}\n',
+     "cases.jsonl:1: The question is too long (2001 characters"),
+    ('{"id": "a", "question": "س", "answerable": true, "history": ["\\u0007"]}\n',
+     "cases.jsonl:1: The question is empty"),
 ])
 def test_a_malformed_jsonl_file_is_a_clear_error(tmp_path, indexed, capsys, content, needle):
     path = tmp_path / "cases.jsonl"
