@@ -9,9 +9,9 @@ from .assistant import Assistant
 from .chunking import chunk_document
 from .errors import (ConfigError, CorpusError, EmbeddingMismatchError, EvalError,
                      IndexDamagedError, IndexLockedError, IndexMissingError, IndexStoreError,
-                     LLMAuthError,
-                     LLMConnectionError, LLMError, LLMModelNotFoundError, LLMRateLimitError,
-                     LLMResponseError, LLMTimeoutError, QuestionError, SanadError)
+                     LLMAuthError, LLMConnectionError, LLMError, LLMModelNotFoundError,
+                     LLMRateLimitError, LLMResponseError, LLMTimeoutError, QuestionError,
+                     SanadError)
 from .loading import load_corpus, load_document
 from .settings import Settings
 from .types import (Answer, Citation, CitationsReady, Document, Done, Event, Hit, IndexReport,
@@ -48,8 +48,8 @@ __all__ = [
     "HashingEmbeddings",
     "Hit",
     "HybridRetriever",
-    "IndexLockedError",
     "IndexDamagedError",
+    "IndexLockedError",
     "IndexMissingError",
     "IndexReport",
     "IndexStoreError",

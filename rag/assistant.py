@@ -7,6 +7,7 @@ question opens the index and its saved BM25 side (memory-mapped), and loads the 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -25,8 +26,23 @@ History = Sequence["Answer | Turn"]
 MAX_QUESTION_CHARS = 2000
 
 
-def _turns(history: History | None) -> list[Turn]:
-    return [h.as_turn() if isinstance(h, Answer) else h for h in (history or [])]
+def check_history(history: History | None) -> list["Answer | Turn"]:
+    """The conversation so far as a list; QuestionError in one sentence when it is not a
+    sequence of earlier `Answer`s or `Turn`s (a string was read letter by letter)."""
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise QuestionError("The history must be a list of earlier answers (Answer or Turn), "
+                            f"not {type(history).__name__}.")
+    for item in history:
+        if not isinstance(item, (Answer, Turn)):
+            raise QuestionError("The history must be a list of earlier answers (Answer or "
+                                f"Turn); it holds an item of type {type(item).__name__}.")
+    return list(history)
+
+
+def _turns(history: list["Answer | Turn"]) -> list[Turn]:
+    return [h.as_turn() if isinstance(h, Answer) else h for h in history]
 
 
 NO_MODEL_SERVER = ("No chat model server is configured: set OPENAI_BASE_URL (a local server) "
@@ -40,14 +56,24 @@ class Assistant:
         self.settings = settings
         self._store = None
         self._retriever = None
+        # The store and retriever open lazily; threads asking at once must open them once
+        # (two Chroma clients opening one path together failed: "Could not connect to tenant").
+        self._opening = threading.RLock()
         self._documents: dict[str, Document] = {}
 
     @classmethod
     def open(cls, corpus: str | Path | None = "corpus", index: str | Path | None = None,
-             settings: Settings | None = None) -> "Assistant":
-        """Open (lazily) the index for `corpus`. `index` defaults to the settings' index dir."""
+             settings: Settings | None = None, **overrides) -> "Assistant":
+        """Open (lazily) the index for `corpus`. `index` defaults to the settings' index dir;
+        any other setting may be given by its `Settings` name (`offline=True`, `top_k=8`,
+        `model="..."`) and wins over the environment."""
         settings = settings or Settings.from_env()
-        changes = {}
+        known = {f.name for f in dataclasses.fields(Settings)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise TypeError(f"Assistant.open() got unknown setting(s) {', '.join(unknown)}; "
+                            f"the settings are: {', '.join(sorted(known))}.")
+        changes = {k: v for k, v in overrides.items() if v is not None}
         if corpus is not None:
             changes["corpus_dir"] = Path(corpus)
         if index is not None:
@@ -57,11 +83,12 @@ class Assistant:
     # -- the index ---------------------------------------------------------------------------
     @property
     def store(self):
-        if self._store is None:
-            from .store import open_store
+        with self._opening:
+            if self._store is None:
+                from .store import open_store
 
-            self._store = open_store(self.settings)
-        return self._store
+                self._store = open_store(self.settings)
+            return self._store
 
     def index(self, progress: Callable[[Progress], None] | None = None,
               warn: Callable[[str, str], None] | None = None, rebuild: bool = False) -> IndexReport:
@@ -155,22 +182,27 @@ class Assistant:
     # -- retrieval ---------------------------------------------------------------------------
     @property
     def retriever(self):
-        if self._retriever is None:
-            from .retrieval import HybridRetriever
+        with self._opening:
+            if self._retriever is None:
+                from .retrieval import HybridRetriever
 
-            self._retriever = HybridRetriever.from_store(self.store, self.settings)
-        return self._retriever
+                self._retriever = HybridRetriever.from_store(self.store, self.settings)
+            return self._retriever
 
     def _current_retriever(self):
         """(retriever, notice). Another process may have re-indexed since this one opened the
         index: its stamp then differs and the retriever is opened again (one small read of
         the collection's metadata per question). While a `sanad index` runs, or after one
         died, the notice says that answers may miss files."""
-        if self._retriever is None:
-            return self.retriever, self._progress_notice(self.retriever.bm25.stamp)
+        current = self._retriever
+        if current is None:
+            current = self.retriever
+            return current, self._progress_notice(current.bm25.stamp)
         stamp = self.store.stamp(fresh=True)
-        if stamp != self._retriever.bm25.stamp and not (stamp or "").startswith("indexing-"):
-            self._retriever = None
+        if stamp != current.bm25.stamp and not (stamp or "").startswith("indexing-"):
+            with self._opening:
+                if self._retriever is current:  # not already reopened by another thread
+                    self._retriever = None
         return self.retriever, self._progress_notice(stamp)
 
     def _progress_notice(self, stamp: str | None) -> str | None:
@@ -218,12 +250,13 @@ class Assistant:
         is replaced by the offline answer.
         """
         question = check_question(question)
+        history = check_history(history)
         turns = _turns(history)
         t0 = time.perf_counter()
         retriever, notice = self._current_retriever()
         if notice:
             yield Notice(notice)
-        text = followup.rewrite_query(self.settings, question, list(history or []),
+        text = followup.rewrite_query(self.settings, question, history,
                                       rank=retriever.bm25.idf, retriever=retriever)
         if text != question:
             yield QueryRewritten(text)

@@ -20,3 +20,64 @@ def test_control_characters_do_not_change_the_answer(assistant):
     assert clean_question(noisy) == plain
     a, b = assistant.ask(plain), assistant.ask(noisy)
     assert b.question == plain and a.text == b.text
+
+
+@pytest.mark.parametrize("history, needle", [
+    ("متى زار نتنياهو كازاخستان؟", "not str"),  # a string was read letter by letter
+    (5, "not int"),
+    ([None], "holds an item of type NoneType"),
+    (["متى زار نتنياهو كازاخستان؟"], "holds an item of type str"),
+])
+def test_a_history_that_is_not_earlier_answers_is_one_sentence(assistant, history, needle):
+    # these used to fail deep inside with AttributeError: 'str' object has no attribute 'query'
+    with pytest.raises(QuestionError, match=f"history must be a list of earlier answers.*{needle}"):
+        assistant.ask("ومتى زارها؟", history=history)
+
+
+def test_history_given_as_a_tuple_of_turns_or_answers(assistant):
+    first = assistant.ask("من هو الرئيس الإسرائيلي؟")
+    as_list = assistant.ask("وإلى أي مدينة قد يزور؟", history=[first])
+    as_tuple = assistant.ask("وإلى أي مدينة قد يزور؟", history=(first,))
+    assert as_tuple.query == as_list.query and as_tuple.text == as_list.text
+    as_turns = assistant.ask("وإلى أي مدينة قد يزور؟", history=[first.as_turn()])
+    assert as_turns.query == as_list.query != "وإلى أي مدينة قد يزور؟"
+
+
+SIMULTANEOUS = r"""
+import sys, threading
+from rag import Assistant, Settings
+settings = Settings.from_env(env={}, corpus_dir=sys.argv[1], index_dir=sys.argv[2])
+assistant = Assistant(settings)  # nothing opened yet: every thread asks first at once
+questions = ["كم نسبة المسلمين في كازاخستان؟", "When did Netanyahu visit Kazakhstan?",
+             "متى زار نتنياهو كازاخستان؟", "من هو الرئيس الإسرائيلي؟"] * 2
+start, results = threading.Barrier(len(questions)), {}
+def ask(i):
+    start.wait()
+    try:
+        results[i] = assistant.ask(questions[i]).text
+    except Exception as exc:
+        results[i] = f"FAILED {type(exc).__name__}: {exc}"
+threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+for t in threads: t.start()
+for t in threads: t.join()
+for i in range(len(questions)):
+    print(repr(results[i]))
+"""
+
+
+def test_threads_asking_at_once_of_a_new_assistant_all_get_answers(indexed, assistant):
+    # Two threads opening the index together made two Chroma clients on one path, and one
+    # failed: "Could not connect to tenant default_tenant" (2 questions in 8).
+    import subprocess
+    import sys
+
+    corpus, index = indexed
+    done = subprocess.run([sys.executable, "-c", SIMULTANEOUS, str(corpus), str(index)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    got = [eval(line) for line in done.stdout.splitlines()]
+    questions = ["كم نسبة المسلمين في كازاخستان؟", "When did Netanyahu visit Kazakhstan?",
+                 "متى زار نتنياهو كازاخستان؟", "من هو الرئيس الإسرائيلي؟"] * 2
+    assert len(got) == len(questions)
+    assert [g for g in got if g.startswith("FAILED")] == []
+    assert got == [assistant.ask(q).text for q in questions]  # as asked one at a time

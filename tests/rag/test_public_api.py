@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag import (Answer, Assistant, CitationsReady, Done, QuestionError, SanadError, Settings,
-                 TextDelta)
+from rag import (Answer, Assistant, CitationsReady, ConfigError, Done, QuestionError, SanadError,
+                 Settings, TextDelta)
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("chromadb", "langchain_openai", "textual", "openai")
@@ -72,6 +72,17 @@ def test_open_defaults_and_overrides(tmp_path):
     assert a.settings.top_k == 7 and a.mode == "offline"
     b = Assistant.open(settings=Settings.from_env(env={}))
     assert b.settings.corpus_dir == Path("corpus") and b.settings.index_dir == Path(".sanad")
+
+
+def test_open_takes_any_setting_by_name(tmp_path):
+    base = Settings.from_env(env={"OPENAI_API_KEY": "sk-test"})
+    a = Assistant.open(tmp_path / "c", settings=base, offline=True, top_k=3, model=None)
+    assert a.settings.offline and a.settings.top_k == 3 and a.mode == "offline"
+    assert a.settings.model == base.model  # None leaves a setting as it was
+    with pytest.raises(TypeError, match="unknown setting.*k, ofline.*offline"):
+        Assistant.open(tmp_path / "c", settings=base, ofline=True, k=3)
+    with pytest.raises(ConfigError, match="SANAD_TOP_K"):
+        Assistant.open(tmp_path / "c", settings=base, top_k=0)
 
 
 @pytest.fixture
