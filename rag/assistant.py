@@ -15,8 +15,8 @@ from typing import Callable, Iterator, Sequence
 
 from . import extractive, followup
 from .analysis import INVISIBLE
-from .errors import ConfigError, LLMError, QuestionError
-from .loading import load_document
+from .errors import ConfigError, CorpusError, LLMError, QuestionError
+from .loading import load_document, safe_name
 from .query import Query
 from .settings import Settings
 from .types import (Answer, CitationsReady, Document, Done, Event, Hit, IndexReport, Notice,
@@ -59,7 +59,7 @@ class Assistant:
         # The store and retriever open lazily; threads asking at once must open them once
         # (two Chroma clients opening one path together failed: "Could not connect to tenant").
         self._opening = threading.RLock()
-        self._documents: dict[str, Document] = {}
+        self._documents: dict[str, tuple[tuple[int, int], Document]] = {}  # by size, mtime
 
     @classmethod
     def open(cls, corpus: str | Path | None = "corpus", index: str | Path | None = None,
@@ -172,12 +172,20 @@ class Assistant:
 
     def document(self, source: str) -> Document:
         """The corpus file a citation names, decoded exactly as it was indexed."""
-        if source not in self._documents:
-            path = (self.settings.corpus_dir / source).resolve()
-            if self.settings.corpus_dir.resolve() not in path.parents:
-                raise QuestionError(f"{source!r} is not a file of the corpus.")
-            self._documents[source] = load_document(path, source)
-        return self._documents[source]
+        path = (self.settings.corpus_dir / source).resolve()
+        if self.settings.corpus_dir.resolve() not in path.parents:
+            raise QuestionError(f"{source!r} is not a file of the corpus.")
+        try:  # a stat per call: a file changed or removed since it was read is not trusted
+            info = path.stat()
+        except OSError as exc:
+            self._documents.pop(source, None)
+            raise CorpusError(f"{safe_name(source)} is no longer in the corpus "
+                              f"({exc.strerror or exc}).") from None
+        stamp = (info.st_size, info.st_mtime_ns)
+        cached = self._documents.get(source)
+        if cached is None or cached[0] != stamp:
+            cached = self._documents[source] = (stamp, load_document(path, source))
+        return cached[1]
 
     # -- retrieval ---------------------------------------------------------------------------
     @property

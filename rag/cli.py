@@ -97,10 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="open the terminal chat",
                        description="Open the chat. Builds the index first if there is none.")
     _common(p)
-    p.add_argument("--new", action="store_true", help="start a new conversation")
+    p.add_argument("--new", action="store_true",
+                   help="start a new conversation (the full-screen chat reopens the latest "
+                        "by default; the plain chat always starts a new one)")
     p.add_argument("--rtl", choices=["auto", "on", "off"], help="Arabic display mode")
     p.add_argument("--plain", action="store_true",
-                   help="a plain line-by-line prompt instead of the full-screen chat")
+                   help="a plain line-by-line prompt instead of the full-screen chat (also "
+                        "when stdin is not a terminal): /new, /help, /quit; saved like the "
+                        "full-screen chat's conversations")
 
     from .cli_history import add_parser as add_history
 
@@ -299,29 +303,86 @@ def chat_frontend():
     return next(iter(found)).load()
 
 
+PLAIN_HELP = """\
+Type a question and Enter. Follow-up questions use the conversation so far.
+  /new    start a new conversation
+  /help   this text
+  /quit   leave (so do Ctrl-D, and an empty line on a terminal)
+Each conversation is saved; `sanad history` lists it."""
+
+
 def plain_chat(settings) -> int:
-    """A line-by-line chat for pipes and terminals without a full screen."""
+    """A line-by-line chat for pipes and terminals without a full screen. Each run starts a
+    new conversation, saved as the full-screen chat saves its own; on a pipe, blank lines
+    are skipped and each question is echoed before its answer."""
     from .assistant import Assistant
+    from .conversations import ChatStore
 
     assistant = Assistant(settings)
     _ensure_index(assistant)
-    history = []
-    print("sanad: ask a question (empty line or Ctrl-D to quit).", file=sys.stderr)
-    while True:
-        try:
-            question = input("> ")
-        except EOFError:
-            return 0
-        if not question.strip():
-            return 0
-        try:
-            answer = assistant.ask(question, history=history)
-        except SanadError as exc:
-            print(f"sanad: {exc}", file=sys.stderr)
-            continue
-        print_answer(answer)
-        print()
-        history.append(answer)
+    interactive = sys.stdin.isatty()
+    store = ChatStore(settings.resolved_data_dir)
+    corpus = str(Path(settings.corpus_dir).resolve())
+    conversation, history = None, []
+    print("sanad: ask a question; /help lists the commands, Ctrl-D quits.", file=sys.stderr)
+    try:
+        while True:
+            try:
+                line = input("> ") if interactive else input()
+            except EOFError:
+                return 0
+            question = line.strip()
+            if not question:
+                if interactive:
+                    return 0
+                continue  # a blank line between questions in a file
+            if not interactive:
+                print(f"> {question}")
+            if question.startswith("/") and " " not in question:
+                command = question[1:].lower()
+                if command in ("quit", "exit", "q"):
+                    return 0
+                if command == "new":
+                    conversation, history = None, []
+                    print("New conversation.", file=sys.stderr)
+                elif command == "help":
+                    print(PLAIN_HELP, file=sys.stderr)
+                else:
+                    print(f"sanad: unknown command {question}; /help lists them.",
+                          file=sys.stderr)
+                continue
+            try:
+                answer = assistant.ask(question, history=history)
+            except SanadError as exc:
+                print(f"sanad: {exc}", file=sys.stderr)
+                continue
+            print_answer(answer)
+            print()
+            history.append(answer)
+            conversation = _save_turn(store, conversation, corpus, answer)
+    finally:
+        store.close()
+
+
+def _save_turn(store, conversation: int | None, corpus: str, answer) -> int | None:
+    """Save a plain chat's turn; a store that cannot be written is said once per turn, and
+    the chat goes on."""
+    import sqlite3
+
+    from .conversations import ConversationGone
+
+    try:
+        if conversation is not None:
+            try:
+                store.add(conversation, answer)
+                return conversation
+            except ConversationGone:  # deleted meanwhile: this turn starts a new one
+                pass
+        conversation = store.create(answer.question, corpus)
+        store.add(conversation, answer)
+    except (sqlite3.Error, OSError) as exc:
+        print(f"sanad: the conversation could not be saved ({exc}).", file=sys.stderr)
+    return conversation
 
 
 def cmd_history(args) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -70,18 +71,25 @@ def cmd_history(args) -> int:
     settings = Settings.from_env()
     store = ChatStore(settings.resolved_data_dir)
     try:
-        if args.action == "list":
-            return _list(store, args)
-        if args.id is None:
-            raise SanadError(f"Give the conversation's number: sanad history {args.action} ID "
-                             "(`sanad history` lists them).")
-        conversation = store.get(args.id) if store.path.exists() else None  # reads create none
-        if conversation is None:
-            raise SanadError(f"There is no saved conversation #{args.id} in "
-                             f"{store.path}; `sanad history` lists them.")
-        return ACTIONS[args.action](store, conversation, args, settings)
+        return _run(store, args, settings)
+    except sqlite3.Error as exc:
+        raise SanadError(f"The saved conversations in {store.path} cannot be read ({exc}); "
+                         "move that file away to start afresh.") from None
     finally:
         store.close()
+
+
+def _run(store, args, settings) -> int:
+    if args.action == "list":
+        return _list(store, args)
+    if args.id is None:
+        raise SanadError(f"Give the conversation's number: sanad history {args.action} ID "
+                         "(`sanad history` lists them).")
+    conversation = store.get(args.id) if store.path.exists() else None  # reads create none
+    if conversation is None:
+        raise SanadError(f"There is no saved conversation #{args.id} in "
+                         f"{store.path}; `sanad history` lists them.")
+    return ACTIONS[args.action](store, conversation, args, settings)
 
 
 def _when(timestamp: float) -> str:
@@ -171,6 +179,11 @@ def _delete(store, conversation, args, settings) -> int:
     if not args.yes:
         raise SanadError(f"Deleting conversation #{conversation.id} (“{conversation.title}”) "
                          "cannot be undone; add --yes to delete it.")
+    holder = store.holder(conversation.id)
+    if holder is not None:
+        raise SanadError(f"Conversation #{conversation.id} is open in a running chat (process "
+                         f"{holder}); close that chat, or start a new conversation there "
+                         "(ctrl+n), then delete it.")
     store.delete(conversation.id)
     print(f"Deleted conversation #{conversation.id}.")
     return 0

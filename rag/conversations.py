@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS messages (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, position);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS holders (
     conversation_id INTEGER PRIMARY KEY,
     pid INTEGER NOT NULL,
@@ -82,6 +86,22 @@ def answer_from_dict(data: dict) -> Answer:
                   timings=dict(data.get("timings_ms", {})), notes=list(data.get("notes", [])),
                   dropped_markers=list(data.get("dropped_markers", [])),
                   unsupported=bool(data.get("unsupported", False)))
+
+
+UNREADABLE = "(This answer could not be read back from the saved conversation.)"
+
+
+def _text(stored: str) -> str:
+    """An answer's text from its stored JSON; "" when the row cannot be read."""
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        return ""
+    return data.get("text", "") if isinstance(data, dict) else ""
+
+
+class ConversationGone(LookupError):
+    """The conversation a chat was writing to no longer exists."""
 
 
 def _alive(pid: int) -> bool:
@@ -144,21 +164,46 @@ class ChatStore:
                             (conversation_id, os.getpid()))
         self._held.discard(conversation_id)
 
+    def holder(self, conversation_id: int) -> int | None:
+        """The process id of another running chat that holds the conversation, or None."""
+        row = self.db.execute("SELECT pid, host, since FROM holders WHERE conversation_id = ?",
+                              (conversation_id,)).fetchone()
+        if row is None or (row[0] == os.getpid() and row[1] == socket.gethostname()):
+            return None
+        pid, host, since = row
+        held = _alive(pid) if host == socket.gethostname() else time.time() - since < HOLD_ELSEWHERE_S
+        return pid if held else None
+
     def create(self, title: str, corpus: str) -> int:
+        """A new conversation, held by this chat. Numbers are never given twice, even after
+        a delete: a chat still showing a deleted conversation must not write into a new one
+        that took its number."""
         now = time.time()
         with self.db:
-            cursor = self.db.execute(
-                "INSERT INTO conversations (title, corpus, created, updated) VALUES (?, ?, ?, ?)",
-                (title.strip()[:200] or "conversation", corpus, now, now))
-        conversation_id = int(cursor.lastrowid)
+            self.db.execute("BEGIN IMMEDIATE")
+            last = self.db.execute("SELECT MAX(value) FROM (SELECT MAX(id) AS value FROM "
+                                   "conversations UNION ALL SELECT value FROM counters "
+                                   "WHERE name = 'conversation')").fetchone()[0]
+            conversation_id = int(last or 0) + 1
+            self.db.execute(
+                "INSERT INTO conversations (id, title, corpus, created, updated) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, title.strip()[:200] or "conversation", corpus, now, now))
+            self.db.execute("INSERT OR REPLACE INTO counters VALUES ('conversation', ?)",
+                            (conversation_id,))
         self.claim(conversation_id)
         return conversation_id
 
     def add(self, conversation_id: int, answer: Answer) -> None:
         """Append a turn. Its position is computed by the INSERT itself, under SQLite's write
-        lock: two chats adding at once get distinct positions."""
+        lock: two chats adding at once get distinct positions. ConversationGone when the
+        conversation was deleted (from another chat or `sanad history delete`)."""
         now = time.time()
         with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            if self.db.execute("SELECT 1 FROM conversations WHERE id = ?",
+                               (conversation_id,)).fetchone() is None:
+                raise ConversationGone(f"Conversation #{conversation_id} was deleted.")
             self.db.execute(
                 "INSERT INTO messages (conversation_id, position, question, answer, created) "
                 "SELECT ?, COALESCE(MAX(position) + 1, 0), ?, ?, ? FROM messages "
@@ -169,10 +214,19 @@ class ChatStore:
                             (now, conversation_id))
 
     def answers(self, conversation_id: int) -> list[Answer]:
+        """The conversation's turns in order; a turn whose stored answer cannot be read (a
+        damaged row) is kept as its question with a note, so the rest still opens."""
         rows = self.db.execute(
-            "SELECT answer FROM messages WHERE conversation_id = ? ORDER BY position",
+            "SELECT question, answer FROM messages WHERE conversation_id = ? ORDER BY position",
             (conversation_id,)).fetchall()
-        return [answer_from_dict(json.loads(row[0])) for row in rows]
+        out = []
+        for question, stored in rows:
+            try:
+                out.append(answer_from_dict(json.loads(stored)))
+            except (ValueError, TypeError, AttributeError):
+                out.append(Answer(text=UNREADABLE, citations=[], passages=[], query=question,
+                                  question=question, answered=False))
+        return out
 
     def conversations(self, corpus: str | None = None) -> list[Conversation]:
         query = ("SELECT c.id, c.title, c.corpus, c.created, c.updated, COUNT(m.id) "
@@ -221,8 +275,7 @@ class ChatStore:
         for conversation in self.conversations(corpus):
             rows = self.db.execute("SELECT question, answer FROM messages WHERE conversation_id = ?",
                                    (conversation.id,)).fetchall()
-            texts = [conversation.title] + [q for q, _ in rows] + \
-                [json.loads(a).get("text", "") for _, a in rows]
+            texts = [conversation.title] + [q for q, _ in rows] + [_text(a) for _, a in rows]
             if any(needle in fold(t) for t in texts):
                 found.append(conversation)
         return found
@@ -238,6 +291,8 @@ class ChatStore:
     def delete(self, conversation_id: int) -> None:
         with self.db:
             self.db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            self.db.execute("DELETE FROM holders WHERE conversation_id = ?", (conversation_id,))
+        self._held.discard(conversation_id)
 
 
 # -- Markdown export ---------------------------------------------------------------------

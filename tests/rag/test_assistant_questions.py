@@ -81,3 +81,33 @@ def test_threads_asking_at_once_of_a_new_assistant_all_get_answers(indexed, assi
     assert len(got) == len(questions)
     assert [g for g in got if g.startswith("FAILED")] == []
     assert got == [assistant.ask(q).text for q in questions]  # as asked one at a time
+
+
+def test_a_cited_file_changed_or_removed_after_it_was_read_is_read_again(tmp_path):
+    # Files were cached for the life of the Assistant: after an edit the chat's viewer showed
+    # the old text as "verified", and after a delete new answers still cited it as verified.
+    import shutil
+
+    from rag import Assistant, CorpusError, Settings
+    from rag_conftest import CORPUS
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "004_38e6d22ca08bed6e.txt", corpus)
+    assistant = Assistant(Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "i"))
+    assistant.index()
+    question = "كم نسبة المسلمين في كازاخستان؟"
+    first = assistant.ask(question)
+    cited = first.citations[0]
+    assert cited.verified and "70" in cited.quote
+    path = corpus / cited.source
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("70 بالمائة", "80 بالمائة"), encoding="utf-8")
+    assert "80 بالمائة" in assistant.document(cited.source).text
+    again = assistant.ask(question)  # the index still holds "70": the quote is not trusted
+    assert again.citations and not any(c.verified and "70" in c.quote for c in again.citations)
+    path.unlink()
+    with pytest.raises(CorpusError, match="no longer in the corpus"):
+        assistant.document(cited.source)
+    gone = assistant.ask(question)
+    assert not any(c.verified for c in gone.citations)

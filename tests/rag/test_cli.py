@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rag.cli import main
+from rag.conversations import ChatStore
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpus"
@@ -527,3 +528,38 @@ def test_plain_eval_lists_each_failure_with_its_question(indexed, tmp_path, caps
     listing = out.split("failures", 1)[1]
     assert "x1: كم يبلغ سعر برميل النفط اليوم؟" in listing
     assert re.search(r"\n\s+(refused|answer lacks|no expected source)", listing)
+
+
+# --- the plain chat -----------------------------------------------------------------------------
+
+def test_plain_chat_from_a_pipe_skips_blank_lines_knows_its_commands_and_saves(indexed, tmp_path):
+    corpus, index = indexed
+    script = "\n".join([
+        "كم نسبة المسلمين في كازاخستان؟", "", "/help", "/nope", "   ",
+        "ومتى زارها نتنياهو؟",  # a follow-up: the conversation so far is its context
+        "/new", "من فاز بكأس العالم لكرة القدم؟", "/quit", "لا يُسأل بعد الخروج"]) + "\n"
+    data = tmp_path / "data"
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "chat", "--offline", "--corpus",
+                           str(corpus), "--index", str(index)], input=script, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "SANAD_DATA_DIR": str(data)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    # a blank line used to end the session, and slash commands were asked as questions
+    asked = [line for line in done.stdout.splitlines() if line.startswith("> ")]
+    assert asked == ["> كم نسبة المسلمين في كازاخستان؟", "> /help", "> /nope",
+                     "> ومتى زارها نتنياهو؟", "> /new", "> من فاز بكأس العالم لكرة القدم؟",
+                     "> /quit"]
+    assert "/new    start a new conversation" in done.stderr
+    assert "unknown command /nope; /help lists them." in done.stderr
+    assert "2016" in done.stdout and "(searched: " in done.stdout
+    assert "بعد الخروج" not in done.stdout
+    # saved like the full-screen chat's conversations (nothing was saved before)
+    store = ChatStore(data)
+    try:
+        saved = sorted(store.conversations(str(Path(corpus).resolve())), key=lambda c: c.id)
+        assert [c.messages for c in saved] == [2, 1]
+        assert [a.question for a in store.answers(saved[0].id)] == [
+            "كم نسبة المسلمين في كازاخستان؟", "ومتى زارها نتنياهو؟"]
+        assert store.answers(saved[1].id)[0].answered is False
+    finally:
+        store.close()

@@ -139,3 +139,34 @@ def test_no_saved_conversations_at_all(capsys):
     code, out, err = run(capsys, "show", "1")
     assert code == 1 and "no saved conversation #1" in err
     assert not (Path(os.environ["SANAD_DATA_DIR"]) / "chat.sqlite3").exists()  # nothing created
+
+
+def test_a_conversation_open_in_a_running_chat_is_not_deleted(saved, capsys):
+    import subprocess
+    import sys
+
+    from test_conversations import HOLD
+
+    data = os.environ["SANAD_DATA_DIR"]
+    chat = subprocess.Popen([sys.executable, "-c", HOLD, data, str(saved["kazakh"])],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert chat.stdout.readline().strip() == "held"
+        code, _, err = run(capsys, "delete", str(saved["kazakh"]), "--yes")
+        assert code == 1 and f"is open in a running chat (process {chat.pid})" in err
+    finally:
+        chat.kill()
+        chat.wait()
+    code, _, _ = run(capsys, "delete", str(saved["kazakh"]), "--yes")
+    assert code == 0 and ChatStore(Path(data)).get(saved["kazakh"]) is None
+
+
+def test_a_damaged_history_file_is_one_sentence(capsys):
+    path = Path(os.environ["SANAD_DATA_DIR"]) / "chat.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a database " * 100)
+    for args in ([], ["show", "1"], ["--search", "x"]):
+        code, out, err = run(capsys, *args)
+        assert code == 1 and out == "" and "Traceback" not in err
+        assert err.strip() == (f"sanad: The saved conversations in {path} cannot be read (file "
+                               "is not a database); move that file away to start afresh.")

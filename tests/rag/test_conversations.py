@@ -129,3 +129,64 @@ def test_rename_search_and_drop_the_last_turn(tmp_path, script):
     store.add(first, script.make_answer("سؤال معدل"))  # the edited question takes its place
     assert [a.question for a in store.answers(first)] == ["متى أقامت كازاخستان علاقاتها؟",
                                                           "سؤال معدل"]
+
+
+HOLD = ("import sys, time; from rag.conversations import ChatStore; s = ChatStore(sys.argv[1]); "
+        "s.claim(int(sys.argv[2])); print('held', flush=True); time.sleep(60)")
+
+
+def test_numbers_are_never_given_twice_and_a_deleted_conversation_takes_no_turns(tmp_path, script):
+    store = ChatStore(tmp_path)
+    first = store.create("first", "/c")
+    second = store.create("second", "/c")
+    store.delete(second)
+    third = store.create("third", "/c")
+    assert third == second + 1  # SQLite alone gave the highest deleted number again
+    other = ChatStore(tmp_path)  # another process's view of the same file
+    assert other.create("fourth", "/c") == third + 1
+    store.delete(first)
+    from rag.conversations import ConversationGone
+    with pytest.raises(ConversationGone, match=f"#{first} was deleted"):
+        store.add(first, script.make_answer("سؤال"))
+    assert [a.question for a in other.answers(third)] == []
+    store.close()
+    other.close()
+
+
+def test_delete_releases_the_hold_and_a_running_chat_s_conversation_is_reported(tmp_path):
+    import subprocess
+    import sys
+
+    store = ChatStore(tmp_path)
+    mine = store.create("mine", "/c")
+    assert store.holder(mine) is None  # held by this process: not "another chat"
+    theirs = store.create("theirs", "/c")
+    store.release(theirs)
+    chat = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path), str(theirs)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert chat.stdout.readline().strip() == "held"
+        assert store.holder(theirs) == chat.pid
+    finally:
+        chat.kill()
+        chat.wait()
+    assert store.holder(theirs) is None  # that chat has ended
+    store.delete(mine)
+    assert store.db.execute("SELECT COUNT(*) FROM holders WHERE conversation_id = ?",
+                            (mine,)).fetchone()[0] == 0
+    store.close()
+
+
+def test_a_damaged_row_does_not_hide_the_rest_of_the_conversation(tmp_path, script):
+    store = ChatStore(tmp_path)
+    conversation = store.create("c", "/c")
+    store.add(conversation, script.make_answer("الأول"))
+    store.add(conversation, script.make_answer("الثاني"))
+    store.db.execute("UPDATE messages SET answer = '{not json' WHERE position = 0")
+    store.db.commit()
+    answers = store.answers(conversation)  # json.loads raised before, and the chat exited
+    assert [a.question for a in answers] == ["الأول", "الثاني"]
+    assert "could not be read" in answers[0].text and not answers[0].answered
+    assert [c.id for c in store.search("الثاني")] == [conversation]
+    assert store.search("not json") == []
+    store.close()

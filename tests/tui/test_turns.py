@@ -243,3 +243,111 @@ def test_the_modal_titles_fit(make_app, ui, size):
                 await ui.until(pilot, lambda: app.screen is app.chat)
 
     run(scenario())
+
+
+def test_an_emptied_input_ends_editing_so_a_new_question_replaces_nothing(make_app, ui):
+    app = make_app(rtl="on")
+
+    async def scenario():
+        async with app.run_test(size=(110, 32)) as pilot:
+            await ui.ready(pilot)
+            await ui.ask(pilot, QUESTION)
+            await ui.ask(pilot, "ومن أعلن ذلك؟")
+            chat = app.chat
+            await pilot.press("f2")
+            assert chat.editing
+            chat.input.value = ""  # the person clears the old question...
+            await pilot.pause()
+            assert not chat.editing
+            assert "The last question stays as it was; the next question is a new one." \
+                in notifications(app)
+            await ui.ask(pilot, "كم عدد سكان أستانا؟")  # ...and asks a new one
+            # it replaced the last turn before, from the log and the saved conversation
+            assert [a.question for a in chat.answers] == [QUESTION, "ومن أعلن ذلك؟",
+                                                          "كم عدد سكان أستانا؟"]
+            saved = app.store.answers(chat.conversation_id)
+            assert len(saved) == 3
+            await pilot.press("f2")
+            assert chat.editing
+            chat.input.value = ""
+            await pilot.press("enter")  # Enter on an empty box: a warning, editing ends
+            await pilot.pause()
+            assert not chat.editing
+
+    run(scenario())
+
+
+def test_a_new_conversation_gives_back_the_question_being_answered(make_app, ui):
+    app = make_app(rtl="on", delay=0.05)
+
+    async def scenario():
+        async with app.run_test(size=(110, 32)) as pilot:
+            await ui.ready(pilot)
+            chat = app.chat
+            chat.input.value = QUESTION
+            await pilot.press("enter")
+            await ui.until(pilot, lambda: app.assistant.streamed > 0 and chat.pending)
+            await pilot.press("ctrl+n")  # it used to be thrown away without a word
+            await pilot.pause()
+            assert chat.pending is None and chat.answers == []
+            assert chat.input.value == QUESTION and not chat.editing
+            assert any("back in the input" in n for n in notifications(app))
+
+    run(scenario())
+
+
+def test_a_conversation_deleted_elsewhere_is_saved_anew_not_lost(make_app, ui):
+    app = make_app(rtl="on")
+
+    async def scenario():
+        async with app.run_test(size=(110, 32)) as pilot:
+            await ui.ready(pilot)
+            await ui.ask(pilot, QUESTION)
+            chat = app.chat
+            gone = chat.conversation_id
+            app.store.delete(gone)  # as another chat or `sanad history delete` would
+            await ui.ask(pilot, "ومن أعلن ذلك؟")
+            assert chat.conversation_id not in (None, gone)
+            saved = app.store.answers(chat.conversation_id)
+            assert [a.question for a in saved] == [QUESTION, "ومن أعلن ذلك؟"]
+            assert f"Conversation #{gone} was deleted elsewhere; this chat is saved as " \
+                f"conversation #{chat.conversation_id}." in notifications(app)
+
+    run(scenario())
+
+
+def test_the_list_will_not_delete_a_conversation_another_chat_has_open(make_app, ui):
+    import subprocess
+    import sys
+
+    app = make_app(rtl="off")
+
+    async def scenario():
+        async with app.run_test(size=(110, 32)) as pilot:
+            await ui.ready(pilot)
+            await ui.ask(pilot, QUESTION)
+            theirs = app.chat.conversation_id
+            await pilot.press("ctrl+n")
+            app.store.release(theirs)
+            hold = ("import sys, time; from rag.conversations import ChatStore; "
+                    "s = ChatStore(sys.argv[1]); s.claim(int(sys.argv[2])); "
+                    "print('held', flush=True); time.sleep(60)")
+            chat = subprocess.Popen([sys.executable, "-c", hold, str(app.store.path.parent),
+                                     str(theirs)], stdout=subprocess.PIPE, text=True)
+            try:
+                assert chat.stdout.readline().strip() == "held"
+                await pilot.press("ctrl+o")
+                await ui.until(pilot, lambda: isinstance(app.screen, ConversationsScreen))
+                await pilot.press("delete", "delete")
+                await pilot.pause()
+                assert app.store.get(theirs) is not None
+                assert any("is open in another chat" in n for n in notifications(app))
+            finally:
+                chat.kill()
+                chat.wait()
+            await pilot.press("delete", "delete")  # that chat has ended
+            await pilot.pause()
+            assert app.store.get(theirs) is None
+            assert option_texts(app.screen.query_one(OptionList)) == ["No saved conversation yet."]
+
+    run(scenario())

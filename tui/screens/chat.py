@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from rag.conversations import ConversationGone
 from rag.types import Answer, CitationsReady, Done, Notice, QueryRewritten, TextDelta
 from textual import on, work
 from textual.app import ComposeResult
@@ -160,6 +161,7 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
     def ask(self, event: Prompt.Submitted) -> None:
         question = event.value.strip()
         if not question:
+            self._end_editing()
             self.notify(EMPTY_QUESTION, severity="warning")
             return
         if self.pending is not None:
@@ -232,7 +234,17 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
             if self.conversation_id is None:
                 self.conversation_id = store.create(answer.question, self.app.corpus_key)
                 self.status.conversation = f"conversation #{self.conversation_id}"
-            store.add(self.conversation_id, answer)
+            try:
+                store.add(self.conversation_id, answer)
+            except ConversationGone:  # deleted elsewhere while open here: keep what is shown
+                gone = self.conversation_id
+                self.conversation_id = store.create(self.answers[0].question,
+                                                    self.app.corpus_key)
+                for earlier in self.answers:
+                    store.add(self.conversation_id, earlier)
+                self.status.conversation = f"conversation #{self.conversation_id}"
+                self.notify(f"Conversation #{gone} was deleted elsewhere; this chat is saved "
+                            f"as conversation #{self.conversation_id}.", severity="warning")
         except sqlite3.Error as exc:
             self.notify(f"The conversation could not be saved: {exc}.", severity="error")
 
@@ -257,10 +269,21 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
             self.editing = pending.replaces_last  # Enter retries in the same place
         self.input.focus()
 
+    @on(Prompt.Emptied)
+    def _end_editing(self, message: Prompt.Emptied | None = None) -> None:
+        """An emptied input ends editing: what is typed next is a new question, and the last
+        one stays (it was replaced, silently, by whatever was typed after clearing)."""
+        if self.editing:
+            self.editing = False
+            self.notify("The last question stays as it was; the next question is a new one.")
+
     def action_cancel(self) -> None:
         if self.pending is not None:
+            replaces = self.pending.replaces_last
             self._drop_pending(restore=True)
-            self.notify("Cancelled; the question is back in the input.")
+            self.notify("Cancelled; the question is back in the input"
+                        + ("; Enter asks it again in place of the last answer, Esc keeps "
+                           "that answer." if replaces and self.editing else "."))
         elif self.editing:
             self.editing = False
             self.input.value = ""

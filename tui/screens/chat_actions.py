@@ -109,15 +109,18 @@ class ConversationActions:
                 pass
 
     def action_new_conversation(self) -> None:
+        unanswered = self.pending.question if self.pending is not None else None
         self._clear()
         self._release()
         self.conversation_id = None
+        self.editing = False
         self.log_view.mount(BidiText(WELCOME, id="welcome"))
         self.status.conversation = "new conversation"
         self.status.set_latency(None)
-        self.input.value = ""
+        self.input.value = unanswered or ""  # a question cut short is not thrown away
         self.input.focus()
-        self.notify("New conversation.")
+        self.notify("New conversation." + (" The question that was being answered is back "
+                                           "in the input." if unanswered else ""))
 
     def load_conversation(self, conversation_id: int) -> bool:
         """Open a saved conversation; False (and a notice) when it cannot be read, or when
@@ -184,7 +187,8 @@ class ConversationActions:
             self.notify(f"The conversation could not be exported: {exc}.", severity="error")
             return
         self.app.last_export = path
-        self.notify(f"Exported {len(self.answers)} answers to {path.resolve()}.")
+        count = len(self.answers)
+        self.notify(f"Exported {count} answer{'' if count == 1 else 's'} to {path.resolve()}.")
 
     def action_copy_answer(self) -> None:
         """Copy the selected answer (ctrl+↑/↓ or a click selects one), with its sources."""

@@ -66,7 +66,7 @@ class ConversationsScreen(ModalScreen[int | None]):
     def _search(self, event: Input.Changed) -> None:
         try:
             self.conversations = self.app.store.search(event.value, self.corpus)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: a row that is not JSON
             self.notify(f"The saved conversations could not be searched: {exc}.",
                         severity="error")
             return
@@ -159,8 +159,19 @@ class ConversationsScreen(ModalScreen[int | None]):
                         "any other choice keeps it.", severity="warning")
             return
         self.armed = None
-        self.app.store.delete(conversation_id)
+        try:
+            holder = self.app.store.holder(conversation_id)
+            if holder is None:
+                self.app.store.delete(conversation_id)
+        except sqlite3.Error as exc:
+            self.notify(f"Conversation #{conversation_id} could not be deleted: {exc}.",
+                        severity="error")
+            return
+        if holder is not None:
+            self.notify(f"Conversation #{conversation_id} is open in another chat (process "
+                        f"{holder}); it is not deleted.", severity="warning")
+            return
         self.deleted.append(conversation_id)
         self.conversations = [c for c in self.conversations if c.id != conversation_id]
-        options.remove_option(option.id)
+        self._refill()  # the empty list says so rather than showing nothing
         self.notify(f"Deleted conversation #{conversation_id}.")

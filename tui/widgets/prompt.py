@@ -165,6 +165,9 @@ class Prompt(Vertical):
         def control(self) -> "Prompt":
             return self.prompt
 
+    class Emptied(Message):
+        """The question box became empty (typed away, or cleared)."""
+
     def __init__(self, *, placeholder: str = PLACEHOLDER, id: str | None = None) -> None:
         super().__init__(id=id)
         self.placeholder = placeholder
@@ -218,6 +221,8 @@ class Prompt(Vertical):
     def _changed(self, message: Message) -> None:
         message.stop()
         self._echo()
+        if not isinstance(message, TextArea.SelectionChanged) and not self.value.strip():
+            self.post_message(self.Emptied())
 
     @on(Input.Submitted)
     @on(QuestionLines.Submitted)
