@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -20,6 +19,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from . import rtl as rtl_mod
+from .workers import AssistantLock
 
 
 class SanadApp(App):
@@ -46,7 +46,7 @@ class SanadApp(App):
 
             assistant = Assistant.open(None, settings=settings)
         self.assistant = assistant
-        self.assistant_lock = threading.Lock()
+        self.assistant_lock = AssistantLock()
         self.store = store or ChatStore(settings.resolved_data_dir)
         self.new = new
         self.export_dir = Path(export_dir) if export_dir else settings.resolved_export_dir

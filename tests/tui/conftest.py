@@ -97,6 +97,8 @@ class FakeAssistant:
         self.changed: list[str] = []  # corpus files changed since indexing (scripted)
         self.index_calls = 0
         self.streamed = 0  # TextDelta events handed out
+        self.inside = 0  # streams not yet finished or closed
+        self.overlaps: list[str] = []  # what ran while a stream was still inside
         self.server_models: list[str] | Exception | None = None  # None: no server configured
 
     @property
@@ -124,6 +126,8 @@ class FakeAssistant:
 
     def index(self, progress=None, warn=None) -> IndexReport:
         self.index_calls += 1
+        if self.inside:
+            self.overlaps.append("index")
         total = 24
         for done in range(1, total + 1):
             if self.index_delay:
@@ -146,6 +150,16 @@ class FakeAssistant:
         return DOCUMENTS[source]
 
     def stream(self, question: str, history=None):
+        if self.inside:
+            self.overlaps.append(f"stream {question}")
+        self.inside += 1
+        try:
+            yield from self._stream(question, history)
+        finally:
+            time.sleep(self.delay)  # a model's stream takes a moment to close
+            self.inside -= 1
+
+    def _stream(self, question: str, history=None):
         self.calls.append((question, list(history or [])))
         if question in self.errors:
             raise self.errors[question]

@@ -351,3 +351,62 @@ def test_the_list_will_not_delete_a_conversation_another_chat_has_open(make_app,
             assert option_texts(app.screen.query_one(OptionList)) == ["No saved conversation yet."]
 
     run(scenario())
+
+
+def test_a_cancelled_question_is_out_of_the_assistant_before_a_re_index_starts(make_app, ui):
+    # Esc returned at once and released the assistant's lock while the cancelled question was
+    # still inside the assistant: a re-index (ctrl+r) ran beside it. Questions may share the
+    # assistant (a stalled model must not hold up the next question); indexing may not.
+    app = make_app(rtl="on", delay=0.1)
+
+    async def scenario():
+        async with app.run_test(size=(110, 32)) as pilot:
+            await ui.ready(pilot)
+            chat, fake = app.chat, app.assistant
+            chat.input.value = QUESTION
+            await pilot.press("enter")
+            await ui.until(pilot, lambda: fake.streamed > 0 and chat.pending)
+            await pilot.press("escape", "ctrl+r")
+            await ui.until(pilot, lambda: fake.index_calls == 1 and not chat.indexing,
+                           timeout=10)
+            chat.input.value = ""
+            await ui.ask(pilot, "ومن أعلن ذلك؟")
+            chat.input.value = "كم عدد سكان أستانا؟"
+            await pilot.press("enter")
+            await ui.until(pilot, lambda: fake.streamed > 0 and chat.pending)
+            await pilot.press("escape")
+            await ui.ask(pilot, QUESTION)
+            await ui.until(pilot, lambda: fake.inside == 0)
+            await pilot.press("ctrl+r")
+            await ui.until(pilot, lambda: fake.index_calls == 2 and not chat.indexing,
+                           timeout=10)
+            assert "index" not in fake.overlaps
+
+    run(scenario())
+
+
+def test_the_assistant_lock_is_shared_by_questions_and_held_alone_by_indexing():
+    import threading
+
+    from tui.workers import AssistantLock
+
+    lock = AssistantLock()
+    assert lock.shared.acquire(0) and lock.shared.acquire(0)  # two questions at once
+    assert not lock.acquire(0.05)  # indexing waits for both
+    lock.shared.release()
+    assert not lock.acquire(0.05)
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(lock.acquire(5)))
+    waiter.start()
+    while not lock._waiting:
+        pass
+    assert not lock.shared.acquire(0.05)  # a new question waits behind the waiting re-index
+    lock.shared.release()
+    waiter.join()
+    assert got == [True] and not lock.shared.acquire(0.05)
+    lock.release()
+    assert lock.shared.acquire(0) and lock.locked()
+    lock.shared.release()
+    assert not lock.locked()
+    with pytest.raises(RuntimeError):
+        lock.release()

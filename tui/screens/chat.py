@@ -192,13 +192,12 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
     @work(thread=True, exclusive=True, group="answer", exit_on_error=False)
     def _stream(self, request: int, question: str, history: list[Answer]) -> None:
         worker = get_current_worker()
-        lock = self.app.assistant_lock
+        lock = self.app.assistant_lock.shared  # questions share it; a re-index waits
         if not acquire(lock, worker):
             return
-        try:
-            relay(self.app.assistant, question, history, request, worker, self.post_message)
-        finally:
-            lock.release()
+        # the thread inside the assistant releases it when it is out, even after Esc
+        relay(self.app.assistant, question, history, request, worker, self.post_message,
+              release=lock.release)
 
     @on(AnswerEvent)
     def _answer_event(self, message: AnswerEvent) -> None:
