@@ -112,6 +112,31 @@ def test_a_pasted_question_keeps_its_lines(make_app, ui, size):
     run(scenario())
 
 
+def test_tabs_and_bidi_controls_are_not_drawn_raw(make_app, ui):
+    # A pasted tab moved the terminal's cursor, and an unterminated U+202E reversed the rest
+    # of the line in terminals that do bidi; the log showed the question as typed.
+    from tui.widgets.chat import QuestionView
+
+    app = make_app(rtl="off")
+
+    async def scenario():
+        async with app.run_test(size=(110, 32)) as pilot:
+            await ui.ready(pilot)
+            prompt = app.chat.input
+            prompt.line.post_message(events.Paste("كم نسبة\tالمسلمين في \u202eكازاخستان؟\x1b xyz"))
+            await pilot.pause()
+            assert prompt.value == "كم نسبة المسلمين في كازاخستان؟ xyz"
+            prompt.value = "typed\twith \u2067isolate\u2069"
+            await pilot.press("enter")
+            await ui.until(pilot, lambda: app.chat.pending is None)
+            view = app.chat.log_view.query(QuestionView).last()
+            drawn = view.render_line(0).text
+            assert "typed with isolate" in drawn
+            assert not any(c in drawn for c in "\t\u2067\u2069\u202e")
+
+    run(scenario())
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_blank_lines_are_an_empty_question(make_app, ui, size):
     app = make_app(rtl="off")

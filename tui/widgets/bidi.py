@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -12,6 +13,18 @@ from textual.widget import Widget
 
 from .. import rtl as rtl_layout
 from ..markdown import Block, blank_between
+
+
+# Embeddings, overrides and isolates: an unterminated one (U+202E) reverses the rest of the
+# terminal's line; the app lays out bidi itself, or the terminal does, from the letters.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def printable(text: str) -> str:
+    """`text` safe to draw: tabs become spaces, bidi embedding and override controls and
+    other control characters (but line breaks) go. A tab moved the terminal's cursor."""
+    text = text.translate(_BIDI_CONTROLS).replace("\t", " ")
+    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc")
 
 
 @dataclass(frozen=True)

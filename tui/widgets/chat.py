@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 
 from ..markdown import Block, parse
 from ..messages import AnswerChosen, CitationChosen
-from .bidi import BidiText
+from .bidi import BidiText, printable
 
 THINKING = "…"
 
@@ -48,7 +48,7 @@ class QuestionView(BidiText):
 
     def __init__(self, question: str, **kwargs) -> None:
         self.question = question
-        super().__init__([Block(Text(question), prefix="› ")], **kwargs)
+        super().__init__([Block(Text(printable(question)), prefix="› ")], **kwargs)
 
 
 class AnswerView(BidiText):

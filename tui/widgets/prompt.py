@@ -26,7 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
 from ..markdown import Block
-from .bidi import BidiBlocks
+from .bidi import BidiBlocks, printable
 
 NEWLINE_KEYS = "ctrl+j,shift+enter,alt+enter"
 ECHO_LINES = 3  # the echo shows at most this many lines, the cursor's among them
@@ -60,7 +60,7 @@ class QuestionLine(Input):
     def _on_paste(self, event: events.Paste) -> None:
         event.stop()
         event.prevent_default()  # Input's own paste keeps only the first line
-        text = event.text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        text = printable(event.text.replace("\r\n", "\n").replace("\r", "\n")).strip("\n")
         if "\n" in text:
             self.post_message(self.Break(*self._spliced(text)))
         elif text:
