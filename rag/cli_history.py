@@ -79,7 +79,27 @@ def cmd_history(args) -> int:
         store.close()
 
 
+# Which options each action reads; any other given is refused, not silently ignored.
+_READS = {"list": {"search", "corpus", "n", "json"}, "show": {"id", "json"},
+          "export": {"id", "output", "yes"}, "rename": {"id", "title"},
+          "delete": {"id", "yes"}}
+_SPELLED = {"search": "--search", "corpus": "--corpus", "n": "-n", "json": "--json",
+            "output": "-o", "yes": "--yes", "id": "a conversation number", "title": "a title"}
+_DEFAULTS = {"n": 20}
+
+
+def _check_options(args) -> None:
+    given = [name for name in _SPELLED
+             if getattr(args, name, None) not in (None, False, _DEFAULTS.get(name))]
+    extra = [name for name in given if name not in _READS[args.action]]
+    if extra:
+        what = ", ".join(_SPELLED[name] for name in extra)
+        raise SanadError(f"`sanad history {args.action}` does not take {what}; "
+                         "`sanad history --help` says what each action takes.")
+
+
 def _run(store, args, settings) -> int:
+    _check_options(args)
     if args.action == "list":
         return _list(store, args)
     if args.id is None:

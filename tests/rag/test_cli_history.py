@@ -127,6 +127,11 @@ def test_rename_and_delete(saved, capsys):
     (["show"], "Give the conversation's number"),
     (["show", "999"], "no saved conversation #999"),
     (["rename", "1", "  "], "title cannot be empty"),
+    # options an action does not read were silently ignored
+    (["list", "5"], "`sanad history list` does not take a conversation number"),
+    (["show", "1", "--search", "x"], "`sanad history show` does not take --search"),
+    (["delete", "1", "extra"], "`sanad history delete` does not take a title"),
+    (["export", "1", "--json", "-n", "3"], "`sanad history export` does not take -n, --json"),
 ])
 def test_bad_input_is_one_clear_sentence(saved, capsys, args, needle):
     code, out, err = run(capsys, *args)

@@ -309,6 +309,57 @@ def test_a_long_question_wraps_in_the_echo_as_in_the_chat(make_app, ui, size):
     run(scenario())
 
 
+@pytest.mark.parametrize("size, lines", [((20, 6), 0), ((40, 12), 1), ((80, 24), ECHO_LINES)])
+def test_on_a_short_terminal_the_echo_leaves_room_for_the_question_box(make_app, ui, size,
+                                                                        lines):
+    # At 20x6 a 3-line echo pushed the box and the status line off the screen: typing blind.
+    app = make_app(rtl="on")
+
+    async def scenario():
+        async with app.run_test(size=size) as pilot:
+            await ui.ready(pilot)
+            prompt, echo = app.chat.input, app.chat.query_one(Echo)
+            prompt.value = " ".join(f"السطر رقم {n}" for n in range(1, 30))  # many lines' worth
+            await pilot.pause()
+            assert len(echo.display_text().splitlines()) == lines
+            box = prompt.editor.region
+            assert box.height > 0 and box.bottom <= size[1]  # the box is on the screen
+
+    run(scenario())
+
+
+def test_a_very_long_question_is_echoed_around_the_cursor_only(make_app, ui, monkeypatch):
+    # Each key laid out the whole question again: half a second a key at 20,000 characters.
+    import tui.widgets.prompt as prompt_module
+
+    laid_out: list[int] = []
+    real = prompt_module.BidiBlocks
+
+    def counting(blocks, *args, **kwargs):
+        laid_out.append(sum(len(b.text.plain) for b in blocks))
+        return real(blocks, *args, **kwargs)
+
+    monkeypatch.setattr(prompt_module, "BidiBlocks", counting)
+    app = make_app(rtl="on")
+    words = [f"كلمة{n}" for n in range(4000)]  # ~30,000 characters
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ui.ready(pilot)
+            prompt, echo = app.chat.input, app.chat.query_one(Echo)
+            prompt.value = " ".join(words)
+            await pilot.pause()
+            width = echo.content_region.width
+            assert rtl.display("كلمة3999", True) in echo.display_text()  # the cursor's line
+            assert len(echo.lines(width)) == ECHO_LINES
+            echo.show(prompt.value, 15000)  # the lines shown end at the cursor's
+            before = prompt.value[:15000].split()[-2]
+            assert rtl.display(before, True) in echo.display_text()
+            assert laid_out and max(laid_out) <= 2 * max(200, width * (ECHO_LINES + 2))
+
+    run(scenario())
+
+
 def test_layout_gives_each_line_of_a_paragraph_its_own_direction():
     lines = rtl.layout(Text("What is this?\nمسؤولاً رفيعاً"), 30, True, prefix="› ")
     assert [line.rtl for line in lines] == [False, True]

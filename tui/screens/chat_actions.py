@@ -22,8 +22,8 @@ from ..widgets.status import mode_label
 
 WELCOME = [
     Block(Text("Ask about the articles of the corpus, in Arabic, English or another "
-               "language. Answers cite their sources with [n]; Tab moves to the sources, F1 "
-               "lists every key."),
+               "language. Answers cite their sources with [n]; Tab moves to the sources (ctrl+b "
+               "shows them on a narrow terminal), F1 lists every key."),
           rtl=False),
     Block(Text("اسأل عن المقالات بالعربية أو بالإنجليزية أو بغيرهما، وستجد مصدر كل إجابة."), rtl=True),
 ]

@@ -110,15 +110,29 @@ class Echo(Widget):
         self.text, self.cursor = text, cursor
         self.refresh(layout=True)
 
+    def in_view(self) -> int:
+        """How many lines the echo may take: fewer on a short terminal, where it would push
+        the question box itself off the screen (none below 10 rows)."""
+        height = self.app.size.height if self.is_attached else 24
+        return ECHO_LINES if height >= 16 else 1 if height >= 10 else 0
+
     def lines(self, width: int) -> list[Text]:
-        """The display lines in view: at most `ECHO_LINES`, ending at the cursor's if it can."""
-        key = (self.text, self.cursor, width)
+        """The display lines in view: at most `in_view()`, ending at the cursor's if it can."""
+        count = self.in_view()
+        key = (self.text, self.cursor, width, count)
         if self._laid is None or self._laid[0] != key:  # measured, then drawn: laid out once
-            blocks = BidiBlocks([Block(Text(self.text))], True, gap=False)
+            text, cursor = self.text, self.cursor
+            # only the text around the cursor: laying out a 20,000-character question on
+            # every key took half a second a key
+            reach = max(200, width * (ECHO_LINES + 2))
+            if len(text) > 2 * reach:
+                start = max(0, min(cursor - reach, len(text) - 2 * reach))
+                text, cursor = text[start:start + 2 * reach], cursor - start
+            blocks = BidiBlocks([Block(Text(text))], True, gap=False)
             laid = blocks.lines(width)
-            at = blocks.line_of(0, self.cursor, width)
-            start = max(0, min(at - ECHO_LINES + 1, len(laid) - ECHO_LINES))
-            self._laid = key, [line.line.text for line in laid[start:start + ECHO_LINES]]
+            at = blocks.line_of(0, cursor, width)
+            start = max(0, min(at - count + 1, len(laid) - count))
+            self._laid = key, [line.line.text for line in laid[start:start + count]] if count else []
         return self._laid[1]
 
     def render(self) -> "_EchoLines":
