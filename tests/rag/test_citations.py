@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rag_conftest import assert_citations_mapped, corpus_document, passage_hit
 
+from rag import citations
 from rag.citations import check, locate, marker_numbers, quotes_before
 from rag.errors import CorpusError
 
@@ -103,6 +104,22 @@ def test_quote_with_ellipsis_must_keep_its_parts_in_order():
     assert span is not None and doc[span[0]:span[1]].startswith("وأقامت كازاخستان")
     assert doc[span[0]:span[1]].endswith("الاتحاد السوفيتي")
     assert locate(doc, "الاتحاد السوفيتي … وأقامت كازاخستان علاقات") is None
+
+
+def test_an_ellipsis_does_not_stitch_a_claim_from_scattered_words():
+    # Each piece one word, found in order across most of the file: this "quote" of a claim
+    # the article contradicts ("Kazakhstan ... not ... relations ... Israel") was verified.
+    doc = corpus_document(SRC).text
+    assert locate(doc, "كازاخستان ... غير ... علاقات ... إسرائيل") is None
+    out = check("«كازاخستان ... غير ... علاقات ... إسرائيل» [1]", hits(), corpus_document)
+    assert not out.citations[0].verified
+    # pieces of two words or more, close together, are still a quote
+    near = locate(doc, "وأقامت كازاخستان علاقات … الاتحاد السوفيتي")
+    assert near is not None and near[1] - near[0] < 400
+    # two real pieces too far apart are not one quote
+    words = doc.split()
+    far = f"{words[0]} {words[1]} … {words[-2]} {words[-1]}"
+    assert len(doc) > 2 * citations.MAX_ELLIPSIS_GAP and locate(doc, far) is None
 
 
 def test_closest_quote_wins_and_other_quote_styles_count():
