@@ -133,9 +133,18 @@ class Assistant:
                                   if not record[s].get("skipped"))}
 
     def has_index(self) -> bool:
+        """Is there an index to answer from? On disk: its database; on a Chroma server: the
+        collection (asked of the server, which may hold other collections)."""
+        from .errors import IndexMissingError
         from .store import index_exists
 
-        return index_exists(self.settings)
+        if not self.settings.chroma_url:
+            return index_exists(self.settings)
+        try:
+            self.store.collection()
+        except IndexMissingError:
+            return False
+        return True
 
     def stats(self) -> dict:
         """Files and passages in the index, and the answering mode, for status lines."""

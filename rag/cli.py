@@ -157,8 +157,10 @@ def _ensure_index(assistant) -> None:
     """Build a missing index, and bring a stale one up to date before answering: the corpus
     is compared with the index's record by size and modification time (a stat per file)."""
     if not assistant.has_index():
-        print(f"No index at {assistant.settings.index_dir} yet; indexing "
-              f"{assistant.settings.corpus_dir} first.", file=sys.stderr)
+        where = (f"collection {assistant.settings.collection!r} on {assistant.settings.chroma_url}"
+                 if assistant.settings.chroma_url else assistant.settings.index_dir)
+        print(f"No index at {where} yet; indexing {assistant.settings.corpus_dir} first.",
+              file=sys.stderr)
         assistant.index(progress=ProgressBar(), warn=_warn)
         return
     from .indexing import index_busy
@@ -171,10 +173,14 @@ def _ensure_index(assistant) -> None:
         return
     changes = assistant.changes()
     if changes is None or any(changes.values()):
-        what = ("an earlier indexing did not finish" if changes is None else
-                ", ".join(f"{len(v)} {k}" for k, v in changes.items() if v) + " file(s)")
-        print(f"The corpus changed since it was indexed ({what}); updating the index first.",
-              file=sys.stderr)
+        if changes is None:  # no record here: an interrupted run, or indexed from elsewhere
+            print("This index keeps no record of the corpus here (an indexing run was "
+                  "interrupted, or it was indexed from another machine or folder); checking "
+                  "the corpus against it first.", file=sys.stderr)
+        else:
+            what = ", ".join(f"{len(v)} {k}" for k, v in changes.items() if v)
+            print(f"The corpus changed since it was indexed ({what} file(s)); updating the "
+                  "index first.", file=sys.stderr)
         assistant.index(progress=ProgressBar(), warn=lambda *a: None)
 
 

@@ -67,10 +67,14 @@ def cmd_eval(args) -> int:
     assistant = Assistant(settings)
     _ensure_index(assistant)
     result = run_cases(assistant, cases, k=args.k, progress=lambda d, t: bar(_P("eval", d, t)))
+    if result["fell_back"]:
+        print(f"note: {result['fell_back']} of {result['n']} answers came from the offline "
+              "answerer because the chat model failed; these metrics mix the two (--no-fallback "
+              "stops at the first failure instead).", file=sys.stderr)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        for key in ("n", "k", "mode", "retrieval_hit_at_k", "mrr", "citation_precision",
+        for key in ("n", "k", "mode", "fell_back", "retrieval_hit_at_k", "mrr", "citation_precision",
                     "citation_hit", "answer_accuracy", "refusal_accuracy", "latency_ms_p50",
                     "latency_ms_p95"):
             value = result[key]

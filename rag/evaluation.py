@@ -107,6 +107,7 @@ class _Tally:
     correct: list[bool] = field(default_factory=list)
     refusal: list[bool] = field(default_factory=list)
     latency: list[float] = field(default_factory=list)
+    modes: list[str] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
 
 
@@ -122,6 +123,7 @@ def run_cases(assistant, cases: list[Case], k: int | None = None,
         start = time.perf_counter()
         answer: Answer = assistant.ask(case.question, history=turns, k=k)
         t.latency.append((time.perf_counter() - start) * 1000)
+        t.modes.append(answer.mode)
         reasons = []
         if case.answerable:
             ranks = [i for i, h in enumerate(answer.passages[:k], 1) if h.passage.source in case.sources]
@@ -158,6 +160,9 @@ def run_cases(assistant, cases: list[Case], k: int | None = None,
         "n": len(cases),
         "k": k,
         "mode": assistant.mode,
+        # answers the offline answerer gave although a chat model was configured (it failed
+        # and `fallback` was on): the metrics then mix the two
+        "fell_back": sum(m != "llm" for m in t.modes) if assistant.mode == "llm" else 0,
         "retrieval_hit_at_k": mean(t.hits),
         "mrr": mean(t.rr),
         "citation_precision": round(t.cited_ok / t.cited, 4) if t.cited else None,

@@ -90,6 +90,43 @@ def _is_http_url(url: str) -> bool:
     return bool(sep) and scheme.lower() in {"http", "https"} and rest.split("/")[0] != ""
 
 
+def _server_url_problem(url: str) -> str | None:
+    """Why `url` cannot name a Chroma server as sanad reaches one; None when it can."""
+    from urllib.parse import urlparse
+
+    if not _is_http_url(url):
+        return "it must start with http:// or https://"
+    parts = urlparse(url)
+    try:
+        parts.port
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    if not parts.hostname:
+        return "it names no host"
+    if parts.username or parts.password:
+        return "a user name or password in it would not be sent"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "a path after the host and port would be ignored"
+    return None
+
+
+def _shown(url: str, secret: str | None = None) -> str:
+    """A URL fit for an error message: no password, no key (a key pasted into a URL)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from .errors import redact
+
+    try:
+        parts = urlsplit(url)
+        if parts.password or parts.username:
+            host = parts.hostname or ""
+            netloc = "***@" + host + (f":{parts.port}" if parts.port else "")
+            url = urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        pass
+    return redact(url, secret)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. Build with `Settings.from_env()` and `replace(...)`."""
@@ -175,15 +212,18 @@ class Settings:
             raise ConfigError(f"k (--k or SANAD_TOP_K) must be at least 1, not {self.top_k}.")
         if self.rtl not in {"auto", "on", "off"}:
             raise ConfigError(f"SANAD_RTL must be auto, on or off, not {self.rtl!r}.")
-        if self.chroma_url and not _is_http_url(self.chroma_url):
-            raise ConfigError(
-                f"The Chroma URL (--chroma-url or SANAD_CHROMA_URL) must start with http:// "
-                f"or https://: {self.chroma_url!r}."
-            )
+        if self.chroma_url:
+            problem = _server_url_problem(self.chroma_url)
+            if problem:
+                raise ConfigError(
+                    f"The Chroma URL (--chroma-url or SANAD_CHROMA_URL) must be "
+                    f"http(s)://HOST[:PORT] ({problem}): {_shown(self.chroma_url)!r}."
+                )
         if self.base_url and not _is_http_url(self.base_url):
             raise ConfigError(
                 f"The model server's URL (--base-url or OPENAI_BASE_URL) must be an http:// "
-                f"or https:// address such as http://127.0.0.1:11434/v1, not {self.base_url!r}."
+                f"or https:// address such as http://127.0.0.1:11434/v1, not "
+                f"{_shown(self.base_url, self.api_key)!r}."
             )
         problem = collection_name_problem(self.collection)
         if problem:

@@ -62,12 +62,15 @@ def _client(settings):
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        _answers(settings)  # before chromadb's client, whose requests never time out
     try:
         if settings.chroma_url:
             url = urlparse(settings.chroma_url)
             client = chromadb.HttpClient(host=url.hostname or "localhost",
                                          port=url.port or (443 if url.scheme == "https" else 8000),
                                          ssl=url.scheme == "https", settings=chroma_settings)
+            _time_out(client, settings.timeout_s)
             client.heartbeat()
             return client
         Path(settings.index_dir).mkdir(parents=True, exist_ok=True)
@@ -84,6 +87,42 @@ def _client(settings):
                 "it aside and builds the index afresh.") from None
         raise IndexStoreError(f"Cannot open the index at {where} ({type(exc).__name__}: "
                               f"{str(exc)[:200]}).") from None
+
+
+HEARTBEAT_TIMEOUT_S = 10.0  # a Chroma server that does not say it is alive by then is not
+
+
+def _answers(settings) -> None:
+    """IndexStoreError in one sentence unless the Chroma server answers its heartbeat within
+    HEARTBEAT_TIMEOUT_S: a server that accepts connections but never replies (stopped,
+    overloaded) made every command hang."""
+    import httpx
+
+    base = settings.chroma_url.rstrip("/")
+    timeout = min(HEARTBEAT_TIMEOUT_S, settings.timeout_s or HEARTBEAT_TIMEOUT_S)
+    try:
+        httpx.get(f"{base}/api/v2/heartbeat", timeout=timeout).raise_for_status()
+    except httpx.TimeoutException:
+        raise IndexStoreError(f"The Chroma server at {base} did not answer within "
+                              f"{timeout:g} s; check that it is running and not stuck.") from None
+    except httpx.HTTPStatusError as exc:
+        raise IndexStoreError(f"{base} answered with HTTP {exc.response.status_code}, not as a "
+                              "Chroma server (version 0.6 or later); check the URL.") from None
+    except httpx.HTTPError as exc:
+        hint = ("it may not speak https: try http://" if base.startswith("https://")
+                and "SSL" in str(exc).upper() else "check that the Chroma server is running")
+        raise IndexStoreError(f"Cannot reach the Chroma server at {base} "
+                              f"({redact(str(exc))[:120]}); {hint}.") from None
+
+
+def _time_out(client, seconds: float) -> None:
+    """Give chromadb's HTTP session a timeout (it sets none), so a server that stops
+    answering mid-question fails it instead of hanging it. Private state, hence the guard."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client) and seconds > 0:
+        session.timeout = httpx.Timeout(seconds)
 
 
 def _forget_failed_system(path: str) -> None:

@@ -149,3 +149,60 @@ def test_a_server_that_stops_gives_one_sentence_and_the_open_assistant_recovers(
                  "--chroma-url", chroma_server])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("sanad: "), err
+
+
+def test_a_server_that_stops_answering_fails_the_question_instead_of_hanging_it(
+        chroma_server, tmp_path, capsys, monkeypatch):
+    # chromadb's HTTP client sets no timeout: a stopped (SIGSTOP) or stuck server, which
+    # still accepts connections, made `sanad ask` and the open chat wait forever.
+    import os
+    import signal
+
+    from rag.cli import main
+    from rag.errors import IndexStoreError
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "004_38e6d22ca08bed6e.txt", corpus)
+    settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "local",
+                                 chroma_url=chroma_server, timeout_s=3)
+    Assistant(settings).index()
+    assistant = Assistant(settings)
+    assert assistant.ask("كم نسبة المسلمين في كازاخستان؟").answered
+    os.kill(chroma_server.proc.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(IndexStoreError):
+            assistant.ask("متى زار نتنياهو كازاخستان؟")
+        monkeypatch.setenv("SANAD_TIMEOUT", "3")
+        code = main(["ask", "--corpus", str(corpus), "--index", str(tmp_path / "local"),
+                     "--chroma-url", chroma_server, "متى زار نتنياهو كازاخستان؟"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and err == [f"sanad: The Chroma server at {chroma_server} did not "
+                                     "answer within 3 s; check that it is running and not "
+                                     "stuck."]
+        assert time.monotonic() - started < 60  # bounded by the timeouts, not by the test
+    finally:
+        os.kill(chroma_server.proc.pid, signal.SIGCONT)
+
+
+def test_ask_builds_a_collection_the_server_does_not_have_yet(chroma_server, tmp_path, capsys,
+                                                              monkeypatch):
+    # index_exists() took any Chroma server for an index, so `sanad ask` (and `make chat`)
+    # told the user to run `sanad index` instead of building it as it does on disk.
+    from rag.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "004_38e6d22ca08bed6e.txt", corpus)
+    monkeypatch.setenv("SANAD_COLLECTION", "fresh-news")
+    args = ["ask", "--corpus", str(corpus), "--index", str(tmp_path / "local"),
+            "--chroma-url", chroma_server, "--offline", "كم نسبة المسلمين في كازاخستان؟"]
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"No index at collection 'fresh-news' on {chroma_server} yet; indexing" in err
+    assert "70" in out and "[1]" in out
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert "No index" not in err and "70" in out

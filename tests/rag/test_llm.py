@@ -363,6 +363,30 @@ def test_sanad_eval_against_the_test_server(indexed, llm_server, capsys):
         r["body"]["messages"][-1]["content"].split("Question: ", 1)[1].split("\n")[0]
         for r in streamed}
     assert result["citation_precision"] is not None
+    assert result["fell_back"] == 0
+
+
+def test_sanad_eval_says_when_answers_fell_back_to_the_offline_answerer(indexed, llm_server,
+                                                                        tmp_path, capsys):
+    # A model that failed every question was scored as "mode llm" with the offline
+    # answerer's numbers, and nothing said so.
+    from rag.cli import main
+
+    corpus, index = indexed
+    qa = tmp_path / "two.jsonl"
+    qa.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [
+        {"id": "a", "question": QUESTION, "answerable": True},
+        {"id": "b", "question": "متى زار نتنياهو كازاخستان؟", "answerable": True}]) + "\n",
+        encoding="utf-8")
+    llm_server.script(Reply(chunks=["«علاقات دبلوماسية مع إسرائيل» [1]."]),
+                      *[Reply(status=500)] * 20)
+    code = main(["eval", str(qa), "--corpus", str(corpus), "--index", str(index),
+                 "--base-url", llm_server.url, "--model", "test-model", "--json"])
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert code == 0 and result["mode"] == "llm" and result["fell_back"] == 1
+    assert ("note: 1 of 2 answers came from the offline answerer because the chat model "
+            "failed") in err
 
 
 def test_langchain_openai_is_not_imported_until_a_model_is_called():

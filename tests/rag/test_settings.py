@@ -99,6 +99,11 @@ def test_bad_numbers_are_config_errors(name, value):
     ({"rtl": "sideways"}, "SANAD_RTL"),
     ({"chroma_url": "127.0.0.1:8000"}, "http"),
     ({"chroma_url": "http://"}, "SANAD_CHROMA_URL"),
+    # these were taken, and the path, the query or the credentials silently dropped
+    ({"chroma_url": "http://127.0.0.1:8000/chroma"}, "a path after the host and port"),
+    ({"chroma_url": "http://127.0.0.1:8000?tenant=x"}, "a path after the host and port"),
+    ({"chroma_url": "http://admin:pw@127.0.0.1:8000"}, r"password in it would not be sent.*\*\*\*@"),
+    ({"chroma_url": "http://127.0.0.1:99999"}, "port is not a number"),
     ({"base_url": "notaurl"}, "OPENAI_BASE_URL"),
     ({"base_url": "ftp://127.0.0.1/v1"}, "OPENAI_BASE_URL"),
     ({"base_url": "127.0.0.1:11434/v1"}, "http:// or https://"),
@@ -149,6 +154,16 @@ def test_an_accepted_collection_name_is_one_chroma_takes_for_both_collections(tm
     assert settings_module.collection_name_problem(too_long) is not None
     with pytest.raises(Exception):  # its sentences' collection would not fit
         client.get_or_create_collection(too_long + settings_module.SENTENCES_SUFFIX)
+
+
+def test_a_url_in_an_error_shows_no_password_and_no_key():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env={"SANAD_CHROMA_URL": "http://admin:s3cretpw@127.0.0.1:8000"})
+    assert "s3cretpw" not in str(info.value) and "admin" not in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env={"OPENAI_BASE_URL": "127.0.0.1:9/v1?key=k3y-material",
+                               "OPENAI_API_KEY": "k3y-material"})
+    assert "k3y-material" not in str(info.value) and "?key=***" in str(info.value)
 
 
 def test_the_api_key_never_shows():
