@@ -201,4 +201,4 @@ def _cite(n: int, hit: Hit, quotes: list[str], document: Callable[[str], Documen
                             end=e + base, quote=haystack[s:e], verified=True, passage=n, **meta)
     quote = quotes[0] if quotes else p.text
     return Citation(marker=n, source=p.source, passage_id=p.id, start=p.start, end=p.end,
-                    quote=quote, verified=False, passage=n, **meta)
+                    quote=quote, verified=False, passage=n, quoted=bool(quotes), **meta)

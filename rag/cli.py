@@ -143,8 +143,8 @@ class ProgressBar:
         self.stream.flush()
 
 
-UNSUPPORTED = ("unsupported answer: not one of its quotes was found in the articles; "
-               "do not rely on it.")
+UNSUPPORTED = ("unsupported answer: none of the words it quotes were found in the articles "
+               "(or it quotes none); do not rely on it.")
 
 
 def _warn(source: str, reason: str) -> None:
@@ -223,12 +223,13 @@ def print_answer(answer, out=None, body: bool = True) -> None:
     if answer.citations:
         print("\nSources:", file=out)
         for c in answer.citations:
-            flag = "" if c.verified else " (quote not found in the source)"
+            flag = ("" if c.verified else " (quote not found in the source)" if c.quoted
+                    else " (no words quoted for it; its passage:)")
             label = " · ".join(x for x in (c.outlet, c.title) if x)
             label = label if len(label) <= 80 else label[:79] + "…"
             print(f"[{c.marker}] {safe_name(c.source)} {c.start}-{c.end}{flag}"
                   + (f"  {label}" if label else ""), file=out)
-            print(f"    «{c.quote}»", file=out)
+            print(f"    «{c.quote}»" if c.quoted else f"    {c.quote}", file=out)
     if answer.dropped_markers:
         print(f"(dropped markers naming no passage: {answer.dropped_markers})", file=out)
     if answer.unsupported:
@@ -254,6 +255,7 @@ def cmd_ask(args) -> int:
         return 0
     live = assistant.mode == "llm" and sys.stdout.isatty()  # show the model's words as they come
     streamed: list[str] = []
+    since_notice = 0
     markers = LiveMarkers(args.k or assistant.settings.top_k)  # as the checked answer will be
     for event in assistant.stream(args.question, k=args.k):
         if not live:
@@ -267,11 +269,15 @@ def cmd_ask(args) -> int:
             sys.stdout.flush()
         elif isinstance(event, Notice):
             print(f"\nnote: {event.text}\n")
+            # after a fallback the offline answer streams next, with markers of its own
+            since_notice = len(streamed)
+            markers = LiveMarkers(args.k or assistant.settings.top_k)
         elif isinstance(event, Done):
             answer = event.answer
             streamed.append(markers.flush())
             sys.stdout.write(streamed[-1])
-            if "".join(streamed).strip() != answer.text.strip():
+            shown = {"".join(streamed).strip(), "".join(streamed[since_notice:]).strip()}
+            if answer.text.strip() not in shown:
                 # what streamed was the model's unchecked text (or was replaced by the
                 # offline answer): the checked answer is what is read last
                 print("\n\n── checked answer " + "─" * 40)
@@ -330,24 +336,25 @@ def plain_chat(settings) -> int:
     store = ChatStore(settings.resolved_data_dir)
     corpus = str(Path(settings.corpus_dir).resolve())
     conversation, history = None, []
+    failed = 0  # questions that got an error instead of an answer: the exit code says so
     print("sanad: ask a question; /help lists the commands, Ctrl-D quits.", file=sys.stderr)
     try:
         while True:
             try:
                 line = input("> ") if interactive else input()
             except EOFError:
-                return 0
+                break
             question = line.strip()
             if not question:
                 if interactive:
-                    return 0
+                    break
                 continue  # a blank line between questions in a file
             if not interactive:
                 print(f"> {question}")
             if question.startswith("/") and " " not in question:
                 command = question[1:].lower()
                 if command in ("quit", "exit", "q"):
-                    return 0
+                    break
                 if command == "new":
                     conversation, history = None, []
                     print("New conversation.", file=sys.stderr)
@@ -361,6 +368,7 @@ def plain_chat(settings) -> int:
                 answer = assistant.ask(question, history=history)
             except SanadError as exc:
                 print(f"sanad: {exc}", file=sys.stderr)
+                failed += 1
                 continue
             print_answer(answer)
             print()
@@ -368,6 +376,9 @@ def plain_chat(settings) -> int:
             conversation = _save_turn(store, conversation, corpus, answer)
     finally:
         store.close()
+    if failed:
+        print(f"sanad: {failed} question(s) got an error instead of an answer.", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _save_turn(store, conversation: int | None, corpus: str, answer) -> int | None:

@@ -307,7 +307,9 @@ def citation_line(citation: Citation) -> str:
         parts.append(citation.date)
     head = ", ".join(parts[1:])
     quote = " ".join(citation.quote.split())
-    flag = "" if citation.verified else " *(unverified: the quote was not found in the file)*"
+    flag = ("" if citation.verified else
+            " *(unverified: the quote was not found in the file)*" if citation.quoted else
+            " *(unverified: no words were quoted for it; its passage follows)*")
     return f"{parts[0]} {head}, characters {citation.start}–{citation.end}{flag}\n  > {quote}"
 
 

@@ -30,13 +30,28 @@ _EMBED_BATCH = 64
 _WRITE_ROWS = 512  # rows (passages and sentences) gathered across files before one write
 
 
+def server_key(url: str) -> str:
+    """One name per Chroma server for its lock: `http://localhost:8000/` and
+    `http://127.0.0.1:8000` are the same server (they took two locks, and two runs indexed
+    one collection at once)."""
+    from urllib.parse import urlparse
+
+    parts = urlparse(url)
+    host = (parts.hostname or "localhost").lower()
+    if host in ("localhost", "::1", "ip6-localhost") or host.startswith("127."):
+        host = "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "https" else 8000)
+    return f"{host}:{port}"
+
+
 @contextlib.contextmanager
 def index_lock(settings, timeout_s: float | None = None) -> Iterator[bool]:
     """An exclusive lock per index; waits up to `timeout_s`, then IndexLockedError. Yields
     whether it waited (another process held it, and may have changed the index)."""
     timeout_s = settings.lock_timeout_s if timeout_s is None else timeout_s
     if settings.chroma_url:
-        key = hashlib.sha1(f"{settings.chroma_url}/{settings.collection}".encode()).hexdigest()
+        key = hashlib.sha1(f"{server_key(settings.chroma_url)}/{settings.collection}".encode()
+                           ).hexdigest()
         path = Path(tempfile.gettempdir()) / f"sanad-{key[:16]}.lock"
     else:
         Path(settings.index_dir).mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,7 @@ class Citation:
     outlet: str | None = None
     date: str | None = None
     passage: int | None = None  # None in conversations saved before markers were renumbered
+    quoted: bool = True  # False: the marker followed no quote; `quote` is then the passage
 
     def to_dict(self) -> dict:
         return asdict(self)

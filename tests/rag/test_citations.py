@@ -81,6 +81,24 @@ def test_marker_without_quote_is_unverified_and_spans_the_passage():
     (c,) = out.citations
     assert not c.verified and c.quote == hit.passage.text
     assert (c.start, c.end) == (hit.passage.start, hit.passage.end)
+    assert not c.quoted  # said as such, not as a quote that was not found
+    (wrong,) = check("«نص لا وجود له في المقال» [1].", [hit], corpus_document).citations
+    assert not wrong.verified and wrong.quoted
+
+
+def test_a_marker_without_a_quote_is_shown_as_its_passage_not_as_a_failed_quote(capsys):
+    from rag.cli import print_answer
+    from rag.conversations import citation_line
+    from rag.types import Answer
+
+    hit = hits()[1]
+    (c,) = check("معظم السكان مسلمون [1].", [hit], corpus_document).citations
+    print_answer(Answer(text="معظم السكان مسلمون [1].", citations=[c], passages=[hit],
+                        query="q", question="q", answered=True))
+    out = capsys.readouterr().out
+    assert "(no words quoted for it; its passage:)" in out and "quote not found" not in out
+    assert f"    {hit.passage.text}" in out and f"«{hit.passage.text}»" not in out
+    assert "no words were quoted for it" in citation_line(c)
 
 
 def test_quote_outside_the_passage_is_found_in_the_same_file():

@@ -563,3 +563,17 @@ def test_plain_chat_from_a_pipe_skips_blank_lines_knows_its_commands_and_saves(i
         assert store.answers(saved[1].id)[0].answered is False
     finally:
         store.close()
+
+
+
+def test_plain_chat_exits_1_when_a_question_got_an_error(indexed, tmp_path):
+    corpus, index = indexed
+    script = "كم نسبة المسلمين في كازاخستان؟\n" + "س" * 2500 + "\n"  # the second is too long
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "chat", "--offline", "--corpus",
+                           str(corpus), "--index", str(index)], input=script, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT),
+                               "SANAD_DATA_DIR": str(tmp_path / "data")},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "70" in done.stdout  # it went on after the error
+    assert "The question is too long" in done.stderr
+    assert done.stderr.strip().endswith("1 question(s) got an error instead of an answer.")

@@ -86,3 +86,16 @@ def test_markers_stream_numbered_as_the_checked_answer_numbers_them(indexed, llm
     assert "── checked answer" not in out, out  # what streamed was the checked text
     assert marker_numbers(answer) == [1, 2], answer
     assert "[2]." in answer.split("ثم")[1]
+
+
+def test_a_stream_cut_short_shows_the_offline_answer_once(indexed, llm_server):
+    # After the note, the offline answer streamed, and was printed a second time under
+    # "checked answer" because the model's partial words were counted as streamed too.
+    llm_server.script(Reply(chunks=["كلمة أولى ", "كلمة ثانية ", "كلمة ثالثة"], cut_after=2))
+    out = ask_on_a_terminal(indexed, llm_server.url)
+    assert "note: " in out and "The offline answer is shown instead." in out
+    assert "── checked answer" not in out, out
+    offline = out.split("The offline answer is shown instead.")[1].split("\nSources:")[0]
+    sentence = offline.strip().splitlines()[0]
+    assert sentence and out.count(sentence) == 1
+    assert marker_numbers(offline)[0] == 1  # numbered afresh, not after the model's

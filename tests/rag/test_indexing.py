@@ -670,3 +670,16 @@ def test_a_large_run_spills_its_sentence_vectors_and_saves_the_same(corpus, tmp_
     assert files and len(kept["sentence_ids.npy"]) > 5
     for name, array in kept.items():
         assert np.array_equal(array, spilled[name]), name
+
+
+@pytest.mark.parametrize("a, b", [
+    ("http://localhost:8000", "http://127.0.0.1:8000/"),
+    ("http://LOCALHOST:8000", "http://127.0.0.1:8000"),
+    ("http://127.0.0.1", "http://localhost:8000"),
+])
+def test_one_chroma_server_named_two_ways_takes_one_lock(a, b):
+    from rag.indexing import server_key
+
+    assert server_key(a) == server_key(b)
+    assert server_key("http://127.0.0.1:8001") != server_key(a)
+    assert server_key("http://10.0.0.5:8000") != server_key(a)

@@ -21,7 +21,8 @@ NARROW = 100  # below this many columns the panel starts hidden; ctrl+b shows it
 QUOTE_CHARS = 240
 HEADING_CHARS = 90  # a document without a title line is titled by its first sentence
 UNVERIFIED = "⚠ unverified: the quoted words were not found in the file"
-UNSUPPORTED = "⚠ Unsupported answer: not one of its quotes was found in the articles."
+UNQUOTED = "⚠ unverified: no words were quoted for this marker (its passage is shown)"
+UNSUPPORTED = "⚠ Unsupported answer: none of the words it quotes were found in the articles."
 
 
 def _short(text: str, limit: int) -> str:
@@ -52,9 +53,11 @@ def citation_blocks(citation: Citation, colours: dict[str, str]) -> list[Block]:
     meta = citation.source + (f" · {citation.date}" if citation.date else "")
     blocks = [Block(head),
               Block(Text(meta, Style(color=colours["muted"])), rtl=False),
-              Block(Text(f"«{_short(citation.quote, QUOTE_CHARS)}»", Style(italic=True)))]
+              Block(Text(f"«{_short(citation.quote, QUOTE_CHARS)}»" if citation.quoted
+                         else _short(citation.quote, QUOTE_CHARS), Style(italic=True)))]
     if not citation.verified:
-        blocks.append(Block(Text(UNVERIFIED, Style(color=colours["warning"])), rtl=False))
+        blocks.append(Block(Text(UNVERIFIED if citation.quoted else UNQUOTED,
+                                 Style(color=colours["warning"])), rtl=False))
     blocks.append(Block(Text("")))
     return blocks
 
