@@ -105,6 +105,10 @@ def condense(settings: Settings, question: str, turns: Sequence[Turn]) -> str:
         raise error from exc
 
 
+MAX_ANSWER_CHARS = 12_000  # an answer from five passages is a few hundred; more is a runaway
+CAPPED = "sanad:capped"
+
+
 def stream_answer(settings: Settings, question: str, query: str, hits: list[Hit],
                   turns: list[Turn], document: Callable[[str], Document], *,
                   timings: dict, started: float) -> Iterator[Event]:
@@ -138,10 +142,16 @@ def stream_answer(settings: Settings, question: str, query: str, hits: list[Hit]
                     continue
                 if not parts:
                     timings["first_token"] = _ms(started)
+                room = MAX_ANSWER_CHARS - sum(map(len, parts))
+                capped = len(piece) >= room
+                piece = piece[:max(room, 0)]
                 parts.append(piece)
                 visible = gate.feed(piece)
                 if visible:
                     yield TextDelta(visible)
+                if capped:  # a runaway model: stop reading (checking 1 MB took 15 s)
+                    finish = CAPPED
+                    break
             break
         except LLMError:
             raise
@@ -173,7 +183,10 @@ def stream_answer(settings: Settings, question: str, query: str, hits: list[Hit]
     checked = citations.check(prompts.strip_sentinel(raw).strip(), hits, document)
     text = checked.text.strip() or EMPTY_ANSWER[lang]
     notes = []
-    if finish == "length":
+    if finish == CAPPED:
+        notes.append(f"The model's answer ran past {MAX_ANSWER_CHARS:,} characters and was cut "
+                     "there.")
+    elif finish == "length":
         notes.append("The model stopped at its length limit; the answer may be incomplete.")
     elif finish == "content_filter":
         notes.append("The model's content filter cut the answer short.")
