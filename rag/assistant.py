@@ -119,14 +119,17 @@ class Assistant:
         """Corpus files added, changed (by size or modification time) or removed since the
         index last recorded them: a `stat` per file, nothing read. None when the index keeps
         no record to compare with (an interrupted run): `index()` then decides."""
-        from .indexing import corpus_files
+        from .indexing import corpus_files, unseen
 
-        files = corpus_files(self.settings.corpus_dir, self.settings.max_file_bytes)
+        unreadable: list[str] = []
+        files = corpus_files(self.settings.corpus_dir, self.settings.max_file_bytes,
+                             unreadable_folders=unreadable)
         record = self.retriever.bm25.files
         if record is None:
             return None
         seen = {f.source: f for f in files}
-        changed = [s for s, f in seen.items() if s in record
+        seen.update((s, None) for s in unseen(record, unreadable, set(seen)))  # kept as they are
+        changed = [s for s, f in seen.items() if s in record and f is not None
                    and not (f.same_as(record[s]) or f.skipped_as(record[s]))]
         return {"added": sorted(set(seen) - set(record)), "changed": sorted(changed),
                 "removed": sorted(s for s in set(record) - set(seen)

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from .errors import SanadError
@@ -125,19 +126,36 @@ def settings_from_args(args):
 
 
 class ProgressBar:
-    """Renders `Progress` events on stderr; silent when stderr is not a terminal."""
+    """Renders `Progress` events on stderr: a bar on a terminal; elsewhere (a log, a pipe)
+    one line every LOG_EVERY_S seconds of long work, so a long run is not silent."""
 
-    def __init__(self, stream=None):
+    LOG_EVERY_S = 10.0
+
+    def __init__(self, stream=None, clock=time.monotonic):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
+        self.clock = clock
+        self.last = clock()
+        self.logged = False
 
     def __call__(self, event) -> None:
-        if not self.tty or event.total <= 0:
+        from .loading import safe_name
+
+        if event.total <= 0:
+            return
+        item = safe_name(event.item)  # a name may hold an escape sequence or a line break
+        if not self.tty:
+            now, done = self.clock(), event.done >= event.total
+            if now - self.last >= self.LOG_EVERY_S or (done and self.logged):
+                self.last, self.logged = now, True
+                self.stream.write(f"{event.stage} {event.done}/{event.total} "
+                                  f"({100 * event.done // event.total}%) {item}\n")
+                self.stream.flush()
             return
         width = 30
         filled = int(width * event.done / event.total)
         self.stream.write(f"\r{event.stage:<6} [{'#' * filled}{'.' * (width - filled)}] "
-                          f"{event.done}/{event.total} {event.item[:40]:<40}")
+                          f"{event.done}/{event.total} {item[:40]:<40}")
         if event.done >= event.total:
             self.stream.write("\n")
         self.stream.flush()
@@ -196,8 +214,15 @@ def cmd_index(args) -> int:
         print(f"The index was built with the embedding {report.replaced_embedding!r}; rebuilt "
               f"it with {assistant.settings.embedding!r}.", file=sys.stderr)
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        from .loading import safe_name
+
+        data = report.to_dict()  # a name that is not UTF-8 would make the output not UTF-8
+        data["skipped"] = [[safe_name(source), reason] for source, reason in data["skipped"]]
+        print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
+    if not report.files and not report.skipped:
+        print(f"note: {assistant.settings.corpus_dir} holds no .txt or .md files to index.",
+              file=sys.stderr)
     print(f"indexed {assistant.settings.corpus_dir} into "
           f"{assistant.settings.chroma_url or assistant.settings.index_dir}: "
           f"{len(report.added)} added, {len(report.updated)} updated, "

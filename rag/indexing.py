@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -117,10 +117,19 @@ class CorpusFile:
                     and (known.get("size"), known.get("mtime_ns")) == (self.size, self.mtime_ns))
 
 
+def unseen(record: dict, folders: Sequence[str], seen: set[str]) -> list[str]:
+    """Recorded files not seen because their folder could not be read."""
+    if not folders:
+        return []
+    prefixes = tuple(folder.rstrip("/") + "/" for folder in folders)
+    return sorted(s for s in record if s not in seen and s.startswith(prefixes))
+
+
 def corpus_files(corpus_dir: Path, max_bytes: int | None = None,
-                 warn: Callable[[str, str], None] | None = None) -> list[CorpusFile]:
+                 warn: Callable[[str, str], None] | None = None,
+                 unreadable_folders: list[str] | None = None) -> list[CorpusFile]:
     """Every corpus file with its size and modification time; nothing is read yet."""
-    entries = corpus_entries(corpus_dir, max_bytes, warn)
+    entries = corpus_entries(corpus_dir, max_bytes, warn, unreadable_folders)
     with gc_paused():
         return [CorpusFile(source, path, info.st_size, info.st_mtime_ns)
                 for source, path, info in entries]
@@ -141,9 +150,10 @@ def build_index(settings, store, progress: Callable[[Progress], None] | None = N
         if warn:
             warn(source, reason)
 
-    files = corpus_files(settings.corpus_dir, settings.max_file_bytes, skip)
+    unreadable: list[str] = []
+    files = corpus_files(settings.corpus_dir, settings.max_file_bytes, skip, unreadable)
     return index_files(settings, store, files, progress=report, warn=warn, rebuild=rebuild,
-                       skipped=skipped)
+                       skipped=skipped, unreadable_folders=unreadable)
 
 
 def index_documents(settings, store, docs: list, progress: Callable[..., None] | None = None,
@@ -175,10 +185,11 @@ def _file_record(store, signature: str):
 def index_files(settings, store, files: list[CorpusFile],
                 progress: Callable[..., None] | None = None,
                 warn: Callable[[str, str], None] | None = None, rebuild: bool = False,
-                skipped: list[tuple[str, str]] | None = None) -> IndexReport:
+                skipped: list[tuple[str, str]] | None = None,
+                unreadable_folders: Sequence[str] = ()) -> IndexReport:
     """Bring the index in line with `files`: unchanged files (same size and modification
     time as recorded, or else the same content hash) cost a stat; files in the index but not
-    in `files` are removed."""
+    in `files` are removed, except those under `unreadable_folders` (not seen, not gone)."""
     from .lexical import BM25, rebuild_lexical
     from .rowfiles import SentenceRows
 
@@ -203,9 +214,12 @@ def index_files(settings, store, files: list[CorpusFile],
         saved, record = _file_record(store, signature)
         new_record: dict[str, dict] = {}
         todo = []
+        for source in unseen(record, unreadable_folders, {f.source for f in files}):
+            unchanged.append(source)  # in a folder that could not be read: kept as it was
+            new_record[source] = record[source]
         for f in files:
             known = record.get(f.source)
-            if f.skipped_as(known):  # said again, not read again
+            if f.skipped_as(known) and not known.get("retry"):  # said again, not read again
                 skipped.append((f.source, known["skipped"]))
                 if warn:
                     warn(f.source, known["skipped"])
@@ -225,9 +239,14 @@ def index_files(settings, store, files: list[CorpusFile],
                 skipped.append((f.source, str(exc)))
                 if warn:
                     warn(f.source, str(exc))
-                if f.size is not None:
+                unread = isinstance(exc.__cause__, OSError)  # may read next time: not its content
+                if unread and known and not known.get("skipped"):
+                    unchanged.append(f.source)  # its rows stay until it can be read
+                    new_record[f.source] = known
+                elif f.size is not None:
                     new_record[f.source] = {"skipped": str(exc), "size": f.size,
-                                            "mtime_ns": f.mtime_ns, "passages": 0}
+                                            "mtime_ns": f.mtime_ns, "passages": 0,
+                                            **({"retry": True} if unread else {})}
                 continue
             if known and known["sha256"] == doc.sha256:
                 unchanged.append(f.source)

@@ -262,16 +262,28 @@ def iter_corpus_files(corpus_dir: Path | str, max_bytes: int | None = None,
     return [(source, path) for source, path, _ in corpus_entries(corpus_dir, max_bytes, warn)]
 
 
+def _sizes(size: int, limit: int) -> tuple[str, str]:
+    """A file's size and the limit it is above, with enough digits to tell them apart
+    ("5.0 MB, above the limit of 5 MB" read as no reason at all)."""
+    for digits in (1, 2, 3):
+        a, b = f"{size / 2**20:.{digits}f}", f"{limit / 2**20:.{digits}f}"
+        if a != b:
+            return f"{a} MB", f"{b} MB"
+    return f"{size:,} bytes", f"{limit:,} bytes"
+
+
 def corpus_entries(corpus_dir: Path | str, max_bytes: int | None = None,
-                   warn: Callable[[str, str], None] | None = None
+                   warn: Callable[[str, str], None] | None = None,
+                   unreadable_folders: list[str] | None = None
                    ) -> list[tuple[str, Path, os.stat_result]]:
     """(source, path, stat) of every *.txt and *.md file, sorted; hidden files and folders
     skipped. One `lstat` per file (a link's target is checked and stat-ed instead).
 
     Never silent about what it leaves out (`warn(source, reason)`): folders it cannot read,
     links that are broken, loop, or lead outside the corpus directory (a link to /etc/passwd
-    must not become a cited source), and files above `max_bytes`. CorpusError when the
-    directory itself is missing or not a directory."""
+    must not become a cited source), and files above `max_bytes`. The folders it cannot read
+    go in `unreadable_folders` (their files were not seen, which is not their removal).
+    CorpusError when the directory itself is missing, not a directory, or unreadable."""
     root = Path(corpus_dir)
     if not root.exists():
         raise CorpusError(f"The corpus directory {root} does not exist.")
@@ -283,7 +295,13 @@ def corpus_entries(corpus_dir: Path | str, max_bytes: int | None = None,
     def unreadable(exc: OSError) -> None:
         where = Path(exc.filename or root)
         name = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
-        say(name, f"the folder {safe_name(name)} could not be read ({exc.strerror or exc}).")
+        if name == ".":  # nothing could be seen: not an empty corpus
+            raise CorpusError(f"The corpus directory {root} could not be read "
+                              f"({exc.strerror or exc}).")
+        if unreadable_folders is not None:
+            unreadable_folders.append(name)
+        say(name, f"the folder {safe_name(name)} could not be read ({exc.strerror or exc}); "
+                  "what was indexed from it is kept.")
 
     with gc_paused():
         found = list(_walk(root, real_root, max_bytes, say, unreadable))
@@ -336,9 +354,9 @@ def _walk(root: Path, real_root: Path, max_bytes: int | None, say, unreadable
             if not stat.S_ISREG(info.st_mode):
                 continue
             if max_bytes is not None and info.st_size > max_bytes:
-                say(source, f"{safe_name(source)} is {info.st_size / 2**20:.1f} MB, above the "
-                            f"limit of {max_bytes / 2**20:g} MB for one file; raise "
-                            "SANAD_MAX_FILE_MB to index it.")
+                size, limit = _sizes(info.st_size, max_bytes)
+                say(source, f"{safe_name(source)} is {size}, above the limit of {limit} for "
+                            "one file; raise SANAD_MAX_FILE_MB to index it.")
                 continue
             yield source, Path(full), info
 

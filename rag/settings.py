@@ -207,9 +207,10 @@ class Settings:
                 f"smaller than the chunk target (SANAD_CHUNK_TARGET, {self.chunk_target})."
             )
         if not math.isfinite(self.max_file_mb) or self.max_file_mb <= 0:
-            raise ConfigError("SANAD_MAX_FILE_MB must be a number of megabytes above zero.")
+            raise ConfigError(f"SANAD_MAX_FILE_MB must be a number of megabytes above zero (and "
+                              f"finite), not {self.max_file_mb:g}.")
         if self.top_k < 1:
-            raise ConfigError(f"k (--k or SANAD_TOP_K) must be at least 1, not {self.top_k}.")
+            raise ConfigError(f"k (-k or SANAD_TOP_K) must be at least 1, not {self.top_k}.")
         if self.rtl not in {"auto", "on", "off"}:
             raise ConfigError(f"SANAD_RTL must be auto, on or off, not {self.rtl!r}.")
         if self.chroma_url:

@@ -227,7 +227,7 @@ def test_a_bad_k_is_a_clear_error(indexed, capsys):
     corpus, index = indexed
     code, _, err = run_main(capsys, "ask", "-k", "0", "--corpus", corpus, "--index", index,
                             QUESTION)
-    assert code == 1 and err.startswith("sanad: ") and "SANAD_TOP_K) must be at least 1" in err
+    assert code == 1 and err.startswith("sanad: ") and "k (-k or SANAD_TOP_K) must be at least 1" in err
 
 
 @pytest.mark.parametrize("command", ["index", "ask"])
@@ -577,3 +577,55 @@ def test_plain_chat_exits_1_when_a_question_got_an_error(indexed, tmp_path):
     assert done.returncode == 1 and "70" in done.stdout  # it went on after the error
     assert "The question is too long" in done.stderr
     assert done.stderr.strip().endswith("1 question(s) got an error instead of an answer.")
+
+
+# --- progress and index output ------------------------------------------------------------------
+
+class _Stream:
+    def __init__(self, tty: bool):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_progress_escapes_file_names_and_logs_long_work_when_not_on_a_terminal():
+    from rag.cli import ProgressBar
+    from rag.types import Progress
+
+    screen = _Stream(tty=True)
+    ProgressBar(screen)(Progress("embed", 1, 4, "esc\x1b[31mred.txt"))
+    assert "\x1b" not in screen.text and "\\x1b[31mred.txt" in screen.text
+    # a pipe or a log: silent for short work (it was silent for a 25-minute file too)
+    now = [0.0]
+    log = _Stream(tty=False)
+    bar = ProgressBar(log, clock=lambda: now[0])
+    bar(Progress("embed", 1, 100, "a.txt"))
+    assert log.text == ""
+    now[0] = 11.0
+    bar(Progress("embed", 40, 100, "new\nline.txt"))
+    now[0] = 12.0
+    bar(Progress("embed", 100, 100, "b.txt"))
+    assert log.text.splitlines() == ["embed 40/100 (40%) new\\nline.txt", "embed 100/100 (100%) b.txt"]
+
+
+def test_index_json_stays_utf8_and_an_empty_corpus_is_said(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    code, out, err = run_main(capsys, "index", "--corpus", corpus, "--index", tmp_path / "i")
+    assert code == 0 and f"note: {corpus} holds no .txt or .md files to index." in err
+    (corpus / "ok.txt").write_text("أعلنت كازاخستان انضمامها إلى الاتفاقات.\n", encoding="utf-8")
+    with open(os.path.join(os.fsencode(corpus), b"bad\xff.txt"), "wb") as f:
+        f.write("نص".encode())
+    code, out, err = run_main(capsys, "index", "--corpus", corpus, "--index", tmp_path / "i",
+                              "--json")
+    out.encode("utf-8")  # surrogates here failed to print, or printed bytes that are not UTF-8
+    report = json.loads(out)
+    assert code == 0 and report["added"] == ["ok.txt"]
+    assert [s for s, _ in report["skipped"]] == ["bad\\xff.txt"]

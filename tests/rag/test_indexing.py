@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import rag.store
-from rag import (Assistant, EmbeddingMismatchError, IndexLockedError, IndexMissingError,
-                 Settings)
+from rag import (Assistant, CorpusError, EmbeddingMismatchError, IndexLockedError,
+                 IndexMissingError, Settings)
 from rag.chunking import chunk_document
 from rag.indexing import build_index, index_busy, index_lock
 from rag.loading import load_corpus
@@ -233,6 +233,75 @@ def test_a_file_that_becomes_unreadable_leaves_the_index(settings, corpus):
     assert report.removed == [FILES[0]]
     assert [s for s, _ in report.skipped] == [FILES[0]]
     assert FILES[0] not in open_store(settings).sources()
+
+
+def _unreadable(monkeypatch, *paths: Path) -> None:
+    """Make folders unreadable as a permission would (the suite may run as root, which
+    permissions do not stop)."""
+    real = os.scandir
+    blocked = {str(p) for p in paths}
+
+    def scandir(path="."):
+        if str(path) in blocked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_a_folder_that_cannot_be_read_keeps_what_was_indexed_from_it(settings, corpus,
+                                                                      monkeypatch):
+    # Its files were taken for deleted: their passages went, and came back embedded anew.
+    sub = corpus / "sub"
+    sub.mkdir()
+    (sub / "new.txt").write_text(NEW_FILE, encoding="utf-8")
+    build_index(settings, open_store(settings))
+    _unreadable(monkeypatch, sub)
+    warned = []
+    report = build_index(settings, open_store(settings), warn=lambda s, r: warned.append(r))
+    assert report.removed == [] and "sub/new.txt" in report.unchanged
+    assert report.passages_embedded == 0
+    assert any("could not be read" in r and "is kept" in r for r in warned)
+    assert "sub/new.txt" in open_store(settings).sources()
+    assistant = Assistant(settings)
+    assert assistant.changes() == {"added": [], "changed": [], "removed": []}
+
+
+def test_a_corpus_folder_that_cannot_be_read_is_an_error_not_an_empty_corpus(settings, corpus,
+                                                                             monkeypatch):
+    build_index(settings, open_store(settings))
+    _unreadable(monkeypatch, corpus)
+    with pytest.raises(CorpusError, match="could not be read"):
+        build_index(settings, open_store(settings))
+    monkeypatch.undo()
+    assert sorted(open_store(settings).sources()) == FILES  # nothing was removed
+
+
+def test_a_file_that_could_not_be_read_is_read_again_by_the_next_index(settings, corpus,
+                                                                       monkeypatch):
+    # A read error (a permission) was recorded like an empty or binary file: skipped until
+    # the file's size or time changed, so it never came back once readable.
+    target = corpus / FILES[0]
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    report = build_index(settings, open_store(settings))
+    assert [s for s, _ in report.skipped] == [FILES[0]] and FILES[0] not in report.added
+    assert Assistant(settings).changes() == {"added": [], "changed": [], "removed": []}
+    monkeypatch.undo()
+    report = build_index(settings, open_store(settings))
+    assert report.added == [FILES[0]] and report.skipped == []
+    # and a file indexed before keeps its passages while it cannot be read
+    target.write_text(target.read_text(encoding="utf-8") + "\nسطر جديد.", encoding="utf-8")
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    report = build_index(settings, open_store(settings))
+    assert report.removed == [] and FILES[0] in report.unchanged
+    assert FILES[0] in open_store(settings).sources()
 
 
 def test_changing_the_chunking_reindexes_every_file(settings):

@@ -314,7 +314,7 @@ def test_a_file_above_the_size_limit_is_skipped_and_the_warning_says_how_to_rais
                                     encoding="utf-8")
     report, warned = _index(corpus, tmp_path, max_file_mb=1)
     assert report.added == ["a.txt"]
-    assert "above the limit of 1 MB" in warned["big.txt"] and "SANAD_MAX_FILE_MB" in warned["big.txt"]
+    assert "above the limit of 1.0 MB" in warned["big.txt"] and "SANAD_MAX_FILE_MB" in warned["big.txt"]
     report, warned = _index(corpus, tmp_path, max_file_mb=5)
     assert report.added == ["big.txt"] and not warned
 
@@ -354,3 +354,12 @@ def test_file_names_are_printed_escaped(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stderr + done.stdout
     assert "esc_\\x1b[31mRED.txt" in done.stderr
+
+
+def test_a_size_just_above_the_limit_is_told_apart_from_it():
+    from rag.loading import _sizes
+
+    # "big.txt is 5.0 MB, above the limit of 5 MB" gave no reason at all
+    assert _sizes(5 * 2**20 + 1000, 5 * 2**20) == ("5.001 MB", "5.000 MB")
+    assert _sizes(12 * 2**20, 5 * 2**20) == ("12.0 MB", "5.0 MB")
+    assert _sizes(10_276, 10_240) == ("10,276 bytes", "10,240 bytes")
