@@ -231,8 +231,13 @@ def load_document(path: Path, source: str | None = None) -> Document:
     except _BinaryData as exc:
         raise CorpusError(f"{label} looks binary, not text.") from exc
     except UnicodeError as exc:
+        try:
+            data.decode("utf-8")
+            where = ""
+        except UnicodeDecodeError as bad:  # most files are UTF-8: say where it stops being so
+            where = f" (its first byte that is not UTF-8 is at offset {bad.start:,})"
         raise CorpusError(f"{label} could not be decoded as UTF-8, UTF-16 or Windows-1256 "
-                          "Arabic text.") from exc
+                          f"Arabic text{where}.") from exc
     if not _BLANK.sub("", text):
         raise CorpusError(f"{label} is empty.")
     lines = _lines(text)
