@@ -122,20 +122,22 @@ class HybridRetriever:
         words from the conversation: those added words then count for less."""
         ranked = self._ranked(self.query(query, focus), max(CANDIDATES, 4 * k))
         cap = self.per_source or max(1, math.ceil(k / 2))
-        chosen, spill, per = [], [], Counter()
-        for row in ranked:
-            if per[row[1]] < cap:
-                per[row[1]] += 1
-                chosen.append(row)
-            else:
-                spill.append(row)
-            if len(chosen) == k:
-                break
-        if len(chosen) < k:  # only one or two files matched: fill from what the cap held back
-            chosen.extend(spill[: k - len(chosen)])
-            chosen.sort(key=lambda r: -r[2])
-        found = self._passages([r[0] for r in chosen])
-        return [Hit(found[pid], score, br, vr) for pid, _, score, br, vr in chosen if pid in found]
+        found: dict = {}
+        while True:
+            chosen = _select(ranked, k, cap)
+            found.update(self._passages([r[0] for r in chosen if r[0] not in found]))
+            hits = [Hit(found[pid], score, br, vr) for pid, _, score, br, vr in chosen
+                    if pid in found]
+            # The same text under two names (a copy, a link) is one passage: the copies
+            # filled the hits with one paragraph. Left out, the next passages take their place.
+            seen, copies = set(), set()
+            for hit in hits:
+                if hit.passage.text in seen:
+                    copies.add(hit.passage.id)
+                seen.add(hit.passage.text)
+            if not copies:
+                return hits
+            ranked = [row for row in ranked if row[0] not in copies]
 
     def rank_sources(self, query: "Query | str", k: int) -> list[str]:
         """Distinct source files, best first (for document-level benchmarks)."""
@@ -146,6 +148,23 @@ class HybridRetriever:
                 if len(seen) == k:
                     break
         return seen
+
+
+def _select(ranked: list, k: int, cap: int) -> list:
+    """The top k rows, at most `cap` from one file while other files still have candidates."""
+    chosen, spill, per = [], [], Counter()
+    for row in ranked:
+        if per[row[1]] < cap:
+            per[row[1]] += 1
+            chosen.append(row)
+        else:
+            spill.append(row)
+        if len(chosen) == k:
+            break
+    if len(chosen) < k:  # only one or two files matched: fill from what the cap held back
+        chosen.extend(spill[: k - len(chosen)])
+        chosen.sort(key=lambda r: -r[2])
+    return chosen
 
 
 def langchain_retriever(retriever: HybridRetriever, k: int):

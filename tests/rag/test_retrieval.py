@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from rag.retrieval import HybridRetriever
 from rag.types import Passage
+
+ROOT = Path(__file__).resolve().parents[2]
 
 STORY_QUESTIONS = [
     "متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟",
@@ -154,7 +157,8 @@ def test_bm25_only_retriever_without_a_store():
 
 
 def test_per_source_cap_spreads_hits_over_matching_files():
-    files = [[passage(f"{name}.txt", i, f"كازاخستان تنضم إلى الاتفاقات الإبراهيمية في الخبر {i}.")
+    files = [[passage(f"{name}.txt", i,  # each text its own: a repeated text is one hit
+                      f"كازاخستان تنضم إلى الاتفاقات الإبراهيمية في الخبر {i} من {name}.")
               for i in range(3)] for name in ("x", "y", "z")]
     retriever = HybridRetriever([p for f in files for p in f], None, mode="bm25", per_source=1)
     hits = retriever.search("كازاخستان الاتفاقات", 3)
@@ -180,3 +184,22 @@ def test_carried_context_steers_but_does_not_outvote_the_typed_words():
 
 def test_an_empty_index_retrieves_nothing():
     assert HybridRetriever([], None, mode="bm25").search("كازاخستان", 5) == []
+
+
+def test_the_same_text_under_two_names_is_retrieved_once(tmp_path):
+    # A copy of an article (or a link to it) filled all five hits with one paragraph.
+    import shutil
+
+    from rag import Assistant, Settings
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    source = "004_38e6d22ca08bed6e.txt"
+    shutil.copy(corpus / source, corpus / "copy_of_004.txt")
+    (corpus / "link_to_004.txt").symlink_to(corpus / source)
+    assistant = Assistant(Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "i"))
+    assistant.index()
+    hits = assistant.retrieve("كم نسبة المسلمين في كازاخستان؟", 5)
+    texts = [h.passage.text for h in hits]
+    assert len(hits) == 5 and len(set(texts)) == 5
+    assert {h.passage.source for h in hits} - {source, "copy_of_004.txt", "link_to_004.txt"}
