@@ -286,6 +286,10 @@ class Assistant:
         hits = self.retrieve(query, k)
         timings = {"rewrite": (t1 - t0) * 1000, "retrieve": (time.perf_counter() - t1) * 1000}
         notes: list[str] = [notice] if notice else []
+        if not hits and not retriever.bm25.n:  # not "the articles do not say": there are none
+            notes.append(f"The index holds no passages: put .txt or .md files in "
+                         f"{self.settings.corpus_dir} and run `sanad index`.")
+            yield Notice(notes[-1])
         if self.settings.llm_enabled:
             from . import llm
 

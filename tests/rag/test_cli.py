@@ -620,6 +620,10 @@ def test_index_json_stays_utf8_and_an_empty_corpus_is_said(tmp_path, capsys):
     corpus.mkdir()
     code, out, err = run_main(capsys, "index", "--corpus", corpus, "--index", tmp_path / "i")
     assert code == 0 and f"note: {corpus} holds no .txt or .md files to index." in err
+    code, out, err = run_main(capsys, "ask", "--corpus", corpus, "--index", tmp_path / "i",
+                              "--offline", "كم نسبة المسلمين في كازاخستان؟")
+    assert code == 0 and (f"note: The index holds no passages: put .txt or .md files in {corpus} "
+                          "and run `sanad index`.") in out
     (corpus / "ok.txt").write_text("أعلنت كازاخستان انضمامها إلى الاتفاقات.\n", encoding="utf-8")
     with open(os.path.join(os.fsencode(corpus), b"bad\xff.txt"), "wb") as f:
         f.write("نص".encode())
