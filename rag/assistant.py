@@ -26,7 +26,7 @@ History = Sequence["Answer | Turn"]
 MAX_QUESTION_CHARS = 2000
 
 
-def check_history(history: History | None) -> list["Answer | Turn"]:
+def check_history(history: History | None) -> list[Answer | Turn]:
     """The conversation so far as a list; QuestionError in one sentence when it is not a
     sequence of earlier `Answer`s or `Turn`s (a string was read letter by letter)."""
     if history is None:
@@ -41,7 +41,7 @@ def check_history(history: History | None) -> list["Answer | Turn"]:
     return list(history)
 
 
-def _turns(history: list["Answer | Turn"]) -> list[Turn]:
+def _turns(history: list[Answer | Turn]) -> list[Turn]:
     return [h.as_turn() if isinstance(h, Answer) else h for h in history]
 
 

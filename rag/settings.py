@@ -98,7 +98,7 @@ def _server_url_problem(url: str) -> str | None:
         return "it must start with http:// or https://"
     parts = urlparse(url)
     try:
-        parts.port
+        _ = parts.port  # parsed on reading: a port that is not a number raises
     except ValueError:
         return "its port is not a number from 0 to 65535"
     if not parts.hostname:

@@ -88,8 +88,9 @@ def test_a_cited_file_changed_or_removed_after_it_was_read_is_read_again(tmp_pat
     # the old text as "verified", and after a delete new answers still cited it as verified.
     import shutil
 
-    from rag import Assistant, CorpusError, Settings
     from rag_conftest import CORPUS
+
+    from rag import Assistant, CorpusError, Settings
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

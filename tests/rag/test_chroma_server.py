@@ -178,9 +178,9 @@ def test_a_server_that_stops_answering_fails_the_question_instead_of_hanging_it(
         code = main(["ask", "--corpus", str(corpus), "--index", str(tmp_path / "local"),
                      "--chroma-url", chroma_server, "متى زار نتنياهو كازاخستان؟"])
         err = capsys.readouterr().err.strip().splitlines()
-        assert code == 1 and err == [f"sanad: The Chroma server at {chroma_server} did not "
-                                     "answer within 3 s; check that it is running and not "
-                                     "stuck."]
+        assert code == 1 and err == [(f"sanad: The Chroma server at {chroma_server} did not "
+                                      "answer within 3 s; check that it is running and not "
+                                      "stuck.")]
         assert time.monotonic() - started < 60  # bounded by the timeouts, not by the test
     finally:
         os.kill(chroma_server.proc.pid, signal.SIGCONT)

@@ -55,7 +55,7 @@ def test_search_by_words_of_questions_and_answers(saved, capsys):
 
 def test_a_search_for_marks_alone_matches_them_as_typed(saved, capsys):
     # "_", "%" or "?" normalise to nothing, and every conversation used to match.
-    code, out, err = run(capsys, "--search", "_", "--json")
+    code, out, _ = run(capsys, "--search", "_", "--json")
     assert code == 0 and json.loads(out) == []
     _, out, _ = run(capsys, "--search", "؟", "--json")  # the Arabic question mark, in the titles
     assert [c["id"] for c in json.loads(out)] == [saved["kazakh"]]

@@ -140,6 +140,7 @@ def test_collection_names_chroma_takes_are_accepted(name, tmp_path):
 
 def test_an_accepted_collection_name_is_one_chroma_takes_for_both_collections(tmp_path):
     import chromadb
+    from chromadb.errors import InvalidArgumentError
 
     client = chromadb.PersistentClient(str(tmp_path))
     for name in ("abc", "a.b_c-d", "a" * settings_module.MAX_COLLECTION_NAME):
@@ -148,11 +149,11 @@ def test_an_accepted_collection_name_is_one_chroma_takes_for_both_collections(tm
         client.get_or_create_collection(name + settings_module.SENTENCES_SUFFIX)
     for name in ("ab", "a b", "a..b", "1.2.3.4"):
         assert settings_module.collection_name_problem(name) is not None
-        with pytest.raises(Exception):
+        with pytest.raises(InvalidArgumentError):
             client.get_or_create_collection(name)
     too_long = "a" * (settings_module.MAX_COLLECTION_NAME + 1)
     assert settings_module.collection_name_problem(too_long) is not None
-    with pytest.raises(Exception):  # its sentences' collection would not fit
+    with pytest.raises(InvalidArgumentError):  # its sentences' collection would not fit
         client.get_or_create_collection(too_long + settings_module.SENTENCES_SUFFIX)
 
 

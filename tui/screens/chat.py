@@ -271,7 +271,7 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
     @on(Prompt.Emptied)
     def _end_editing(self, message: Prompt.Emptied | None = None) -> None:
         """An emptied input ends editing: what is typed next is a new question, and the last
-        one stays (it was replaced, silently, by whatever was typed after clearing)."""
+        one stays (before, whatever was typed after clearing replaced it without a word)."""
         if self.editing:
             self.editing = False
             self.notify("The last question stays as it was; the next question is a new one.")

@@ -14,7 +14,6 @@ from textual.widget import Widget
 from .. import rtl as rtl_layout
 from ..markdown import Block, blank_between
 
-
 # Embeddings, overrides and isolates: an unterminated one (U+202E) reverses the rest of the
 # terminal's line; the app lays out bidi itself, or the terminal does, from the letters.
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
