@@ -353,13 +353,13 @@ def plain_chat(settings) -> int:
     new conversation, saved as the full-screen chat saves its own; on a pipe, blank lines
     are skipped and each question is echoed before its answer."""
     from .assistant import Assistant
-    from .conversations import ChatStore
+    from .conversations import ChatStore, corpus_key
 
     assistant = Assistant(settings)
     _ensure_index(assistant)
     interactive = sys.stdin.isatty()
     store = ChatStore(settings.resolved_data_dir)
-    corpus = str(Path(settings.corpus_dir).resolve())
+    corpus = corpus_key(settings.corpus_dir)
     conversation, history = None, []
     failed = 0  # questions that got an error instead of an answer: the exit code says so
     print("sanad: ask a question; /help lists the commands, Ctrl-D quits.", file=sys.stderr)
@@ -398,7 +398,7 @@ def plain_chat(settings) -> int:
             print_answer(answer)
             print()
             history.append(answer)
-            conversation = _save_turn(store, conversation, corpus, answer)
+            conversation = _save_turn(store, conversation, corpus, history)
     finally:
         store.close()
     if failed:
@@ -406,25 +406,20 @@ def plain_chat(settings) -> int:
     return 1 if failed else 0
 
 
-def _save_turn(store, conversation: int | None, corpus: str, answer) -> int | None:
-    """Save a plain chat's turn; a store that cannot be written is said once per turn, and
-    the chat goes on."""
+def _save_turn(store, conversation: int | None, corpus: str, answers: list) -> int | None:
+    """Save a plain chat's newest turn (`ChatStore.save`); a store that cannot be written is
+    said once per turn, and the chat goes on."""
     import sqlite3
 
-    from .conversations import ConversationGone
-
     try:
-        if conversation is not None:
-            try:
-                store.add(conversation, answer)
-                return conversation
-            except ConversationGone:  # deleted meanwhile: this turn starts a new one
-                pass
-        conversation = store.create(answer.question, corpus)
-        store.add(conversation, answer)
+        saved, gone = store.save(conversation, corpus, answers)
     except (sqlite3.Error, OSError) as exc:
         print(f"sanad: the conversation could not be saved ({exc}).", file=sys.stderr)
-    return conversation
+        return conversation
+    if gone is not None:
+        print(f"sanad: conversation #{gone} was deleted meanwhile; this one is saved as "
+              f"#{saved}.", file=sys.stderr)
+    return saved
 
 
 def cmd_history(args) -> int:

@@ -117,7 +117,9 @@ def _when(timestamp: float) -> str:
 
 
 def _list(store, args) -> int:
-    corpus = str(Path(args.corpus).resolve()) if args.corpus else None
+    from .conversations import corpus_key
+
+    corpus = corpus_key(args.corpus) if args.corpus else None
     if not store.path.exists():
         found = []
     elif args.search:

@@ -143,18 +143,12 @@ class ChatStore:
 
     def claim(self, conversation_id: int) -> bool:
         """Hold a conversation for this chat; False when another running chat holds it."""
-        me, host, now = os.getpid(), socket.gethostname(), time.time()
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            row = self.db.execute("SELECT pid, host, since FROM holders WHERE conversation_id = ?",
-                                  (conversation_id,)).fetchone()
-            if row is not None and row[0] != me:
-                pid, their_host, since = row
-                held = _alive(pid) if their_host == host else now - since < HOLD_ELSEWHERE_S
-                if held:
-                    return False
+            if self._other_holder(conversation_id) is not None:
+                return False
             self.db.execute("INSERT OR REPLACE INTO holders VALUES (?, ?, ?, ?)",
-                            (conversation_id, me, host, now))
+                            (conversation_id, os.getpid(), socket.gethostname(), time.time()))
         self._held.add(conversation_id)
         return True
 
@@ -166,12 +160,18 @@ class ChatStore:
 
     def holder(self, conversation_id: int) -> int | None:
         """The process id of another running chat that holds the conversation, or None."""
+        return self._other_holder(conversation_id)
+
+    def _other_holder(self, conversation_id: int) -> int | None:
         row = self.db.execute("SELECT pid, host, since FROM holders WHERE conversation_id = ?",
                               (conversation_id,)).fetchone()
-        if row is None or (row[0] == os.getpid() and row[1] == socket.gethostname()):
+        if row is None:
             return None
         pid, host, since = row
-        held = _alive(pid) if host == socket.gethostname() else time.time() - since < HOLD_ELSEWHERE_S
+        here = host == socket.gethostname()
+        if here and pid == os.getpid():
+            return None  # this chat
+        held = _alive(pid) if here else time.time() - since < HOLD_ELSEWHERE_S
         return pid if held else None
 
     def create(self, title: str, corpus: str) -> int:
@@ -212,6 +212,25 @@ class ChatStore:
                  json.dumps(answer.to_dict(), ensure_ascii=False), now, conversation_id))
             self.db.execute("UPDATE conversations SET updated = ? WHERE id = ?",
                             (now, conversation_id))
+
+    def save(self, conversation_id: int | None, corpus: str, answers: Sequence[Answer]
+             ) -> tuple[int, int | None]:
+        """Save a chat's newest turn, `answers[-1]`, in its conversation (created with the
+        first). When the conversation was deleted meanwhile (another chat, `sanad history
+        delete`), what the chat shows is saved as a new one. Returns (the conversation's
+        number, the deleted one's or None)."""
+        gone = None
+        if conversation_id is not None:
+            try:
+                self.add(conversation_id, answers[-1])
+                return conversation_id, None
+            except ConversationGone:
+                gone = conversation_id
+        saved = answers if gone is not None else answers[-1:]
+        conversation_id = self.create(saved[0].question, corpus)
+        for answer in saved:
+            self.add(conversation_id, answer)
+        return conversation_id, gone
 
     def answers(self, conversation_id: int) -> list[Answer]:
         """The conversation's turns in order; a turn whose stored answer cannot be read (a
@@ -296,6 +315,11 @@ class ChatStore:
 
 
 # -- Markdown export ---------------------------------------------------------------------
+
+def corpus_key(corpus_dir: Path | str) -> str:
+    """Conversations belong to a corpus: its resolved path."""
+    return str(Path(corpus_dir).resolve())
+
 
 def citation_line(citation: Citation) -> str:
     where = " — ".join(x for x in (citation.outlet, citation.title) if x)

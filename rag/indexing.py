@@ -34,13 +34,12 @@ def server_key(url: str) -> str:
     """One name per Chroma server for its lock: `http://localhost:8000/` and
     `http://127.0.0.1:8000` are the same server (they took two locks, and two runs indexed
     one collection at once)."""
-    from urllib.parse import urlparse
+    from .store import chroma_address
 
-    parts = urlparse(url)
-    host = (parts.hostname or "localhost").lower()
+    host, port = chroma_address(url)
+    host = host.lower()
     if host in ("localhost", "::1", "ip6-localhost") or host.startswith("127."):
         host = "127.0.0.1"
-    port = parts.port or (443 if parts.scheme == "https" else 8000)
     return f"{host}:{port}"
 
 

@@ -128,6 +128,7 @@ def stream_answer(settings: Settings, question: str, query: str, hits: list[Hit]
               "request": prompts.answer_request(question, query, hits)}
     t0 = time.perf_counter()
     parts: list[str] = []
+    size = 0  # characters in parts
     finish: str | None = None
     gate = SentinelGate(prompts.NO_ANSWER)
     for attempt in range(settings.max_retries + 1):
@@ -142,10 +143,11 @@ def stream_answer(settings: Settings, question: str, query: str, hits: list[Hit]
                     continue
                 if not parts:
                     timings["first_token"] = _ms(started)
-                room = MAX_ANSWER_CHARS - sum(map(len, parts))
+                room = MAX_ANSWER_CHARS - size
                 capped = len(piece) >= room
                 piece = piece[:max(room, 0)]
                 parts.append(piece)
+                size += len(piece)
                 visible = gate.feed(piece)
                 if visible:
                     yield TextDelta(visible)

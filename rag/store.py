@@ -65,13 +65,12 @@ def _client(settings):
     if settings.chroma_url:
         _answers(settings)  # before chromadb's client, whose requests never time out
     try:
-        if settings.chroma_url:
-            url = urlparse(settings.chroma_url)
-            client = chromadb.HttpClient(host=url.hostname or "localhost",
-                                         port=url.port or (443 if url.scheme == "https" else 8000),
-                                         ssl=url.scheme == "https", settings=chroma_settings)
+        if settings.chroma_url:  # `_answers` has heard its heartbeat
+            host, port = chroma_address(settings.chroma_url)
+            client = chromadb.HttpClient(host=host, port=port,
+                                         ssl=settings.chroma_url.lower().startswith("https"),
+                                         settings=chroma_settings)
             _time_out(client, settings.timeout_s)
-            client.heartbeat()
             return client
         Path(settings.index_dir).mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
@@ -87,6 +86,12 @@ def _client(settings):
                 "it aside and builds the index afresh.") from None
         raise IndexStoreError(f"Cannot open the index at {where} ({type(exc).__name__}: "
                               f"{str(exc)[:200]}).") from None
+
+
+def chroma_address(url: str) -> tuple[str, int]:
+    """(host, port) of a Chroma server's URL, Chroma's default ports filled in."""
+    parts = urlparse(url)
+    return parts.hostname or "localhost", parts.port or (443 if parts.scheme == "https" else 8000)
 
 
 HEARTBEAT_TIMEOUT_S = 10.0  # a Chroma server that does not say it is alive by then is not

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from rag.conversations import ChatStore
+from rag.conversations import ChatStore, corpus_key
 from rag.settings import Settings
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -59,7 +59,7 @@ class SanadApp(App):
     @property
     def corpus_key(self) -> str:
         """Conversations belong to a corpus: its resolved path."""
-        return str(Path(self.settings.corpus_dir).resolve())
+        return corpus_key(self.settings.corpus_dir)
 
     @property
     def chat(self):

@@ -190,3 +190,19 @@ def test_a_damaged_row_does_not_hide_the_rest_of_the_conversation(tmp_path, scri
     assert [c.id for c in store.search("الثاني")] == [conversation]
     assert store.search("not json") == []
     store.close()
+
+
+def test_save_creates_adds_and_keeps_what_a_chat_shows_when_its_conversation_went(tmp_path,
+                                                                                  script):
+    store = ChatStore(tmp_path)
+    first, second = script.make_answer("الأول"), script.make_answer("الثاني")
+    number, gone = store.save(None, "/c", [first])
+    assert gone is None and [a.question for a in store.answers(number)] == ["الأول"]
+    assert store.save(number, "/c", [first, second]) == (number, None)
+    store.delete(number)  # elsewhere, while the chat still shows both turns
+    third = script.make_answer("الثالث")
+    again, gone = store.save(number, "/c", [first, second, third])
+    assert gone == number and again != number
+    assert [a.question for a in store.answers(again)] == ["الأول", "الثاني", "الثالث"]
+    assert store.get(again).title == "الأول"
+    store.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from rag.conversations import ConversationGone
 from rag.types import Answer, CitationsReady, Done, Notice, QueryRewritten, TextDelta
 from textual import on, work
 from textual.app import ComposeResult
@@ -228,22 +227,15 @@ class ChatScreen(ConversationActions, AnswerActions, TurnActions, Screen):
         self.select(len(self.answers) - 1, scroll=False)
 
     def _save(self, answer: Answer) -> None:
-        store = self.app.store
         try:
-            if self.conversation_id is None:
-                self.conversation_id = store.create(answer.question, self.app.corpus_key)
-                self.status.conversation = f"conversation #{self.conversation_id}"
-            try:
-                store.add(self.conversation_id, answer)
-            except ConversationGone:  # deleted elsewhere while open here: keep what is shown
-                gone = self.conversation_id
-                self.conversation_id = store.create(self.answers[0].question,
-                                                    self.app.corpus_key)
-                for earlier in self.answers:
-                    store.add(self.conversation_id, earlier)
-                self.status.conversation = f"conversation #{self.conversation_id}"
+            saved, gone = self.app.store.save(self.conversation_id, self.app.corpus_key,
+                                              self.answers)
+            if saved != self.conversation_id:
+                self.conversation_id = saved
+                self.status.conversation = f"conversation #{saved}"
+            if gone is not None:  # deleted elsewhere while open here: what is shown is kept
                 self.notify(f"Conversation #{gone} was deleted elsewhere; this chat is saved "
-                            f"as conversation #{self.conversation_id}.", severity="warning")
+                            f"as conversation #{saved}.", severity="warning")
         except sqlite3.Error as exc:
             self.notify(f"The conversation could not be saved: {exc}.", severity="error")
 
