@@ -229,7 +229,10 @@ def cmd_index(args) -> int:
           f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, "
           f"{len(report.skipped)} skipped; {report.files} files, {report.passages} passages "
           f"({report.passages_embedded} passages and {report.sentences_embedded} sentences "
-          "embedded now).")
+          "embedded now" + (f"; {len(report.reused)} renamed, moved or copied "
+                            f"file{'s' if len(report.reused) != 1 else ''} took the vectors "
+                            "of an indexed file with the same content" if report.reused else "")
+          + ").")
     return 0
 
 

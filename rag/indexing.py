@@ -2,9 +2,10 @@
 
 Unchanged files (same content hash, all passages and sentences present, same chunking) cost
 nothing. Every passage and every answer-sized sentence is embedded once, here, so answering
-never embeds corpus text. A changed file's rows are deleted, then re-added; if a run dies in
-between, the next run sees the file incomplete or missing and indexes it again. A lock keeps
-two runs apart.
+never embeds corpus text; a file renamed, moved or copied takes the vectors of the indexed
+file with the same content instead of being embedded again. A changed file's rows are
+deleted, then re-added; if a run dies in between, the next run sees the file incomplete or
+missing and indexes it again. A lock keeps two runs apart.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .chunking import chunk_document, file_sentences
+from .chunking import chunk_document, file_sentences, passage_id
 from .errors import CorpusError, EmbeddingMismatchError, IndexLockedError
 from .loading import corpus_entries, gc_paused, load_document
 from .types import Document, IndexReport, Progress
@@ -181,6 +182,31 @@ def _file_record(store, signature: str):
     return saved, record
 
 
+def _donors(record: dict, signature: str) -> dict[str, str]:
+    """{content hash: an indexed file with that content, whole and chunked as now}: a new
+    file with the same bytes (a rename, a move, a copy) can take its vectors."""
+    out: dict[str, str] = {}
+    for source, known in sorted(record.items()):
+        if known.get("sha256") and known.get("chunking") == signature and not known.get("skipped"):
+            out.setdefault(known["sha256"], source)
+    return out
+
+
+def _copied_vectors(store, donor: str, passages, sentences) -> list[np.ndarray] | None:
+    """The vectors of `passages` and `sentences` (a file's) as stored for `donor`, a file
+    with the same content: same text, same chunking, so the same spans under the donor's
+    name. None if any is missing (the donor changed or went meanwhile): embed them."""
+    out = []
+    for rows, of_sentences in ((passages, False), (sentences, True)):
+        ids = [passage_id(donor, r.start, r.text) for r in rows]
+        got = store.vectors(ids, sentences=of_sentences)
+        if len(got) != len(set(ids)):
+            return None
+        out.append(np.stack([got[i] for i in ids]).astype(np.float32) if ids else
+                   np.empty((0, store.embeddings.dimension or 0), dtype=np.float32))
+    return out
+
+
 def index_files(settings, store, files: list[CorpusFile],
                 progress: Callable[..., None] | None = None,
                 warn: Callable[[str, str], None] | None = None, rebuild: bool = False,
@@ -197,6 +223,7 @@ def index_files(settings, store, files: list[CorpusFile],
     signature = chunking_signature(settings)
     added, updated, removed, unchanged = [], [], [], []
     embedded = sentences_embedded = 0
+    reused: list[str] = []
     replaced = None
     with index_lock(settings) as waited:
         if waited:  # another process indexed meanwhile: what this one loaded is stale
@@ -263,24 +290,34 @@ def index_files(settings, store, files: list[CorpusFile],
         report("embed", 0, total)
         if work or gone:  # until the end of this run, the record is not to be trusted
             store.set_stamp(f"indexing-{uuid.uuid4().hex}")
+        donors = _donors(record, signature)
         pending: list = []  # files embedded, old rows deleted, not yet written
         fresh_sentences = SentenceRows(store.embeddings.dimension or 0,  # for the saved copy
                                        Path(store.lexical_path).parent)
         for f, doc, known, passages, sentences in work:
-            vectors = []
-            for texts in (passages, sentences):
-                out = np.empty((len(texts), store.embeddings.dimension or 0), dtype=np.float32)
-                for i in range(0, len(texts), _EMBED_BATCH):
-                    batch = texts[i:i + _EMBED_BATCH]
-                    got = store.embeddings.passage_vectors([t.text for t in batch])
-                    if out.shape[1] != got.shape[1]:  # a remote model's size is learned here
-                        out = np.empty((len(texts), got.shape[1]), dtype=np.float32)
-                    out[i:i + len(batch)] = got
-                    done += len(batch)
-                    report("embed", done, total, doc.source)
-                vectors.append(out)
-            embedded += len(passages)
-            sentences_embedded += len(sentences)
+            donor = donors.get(doc.sha256)
+            vectors = (_copied_vectors(store, donor, passages, sentences)
+                       if donor and donor != doc.source else None)
+            if vectors is not None:  # renamed, moved or copied: nothing to embed
+                reused.append(doc.source)
+                done += len(passages) + len(sentences)
+                report("embed", done, total, doc.source)
+            else:
+                vectors = []
+                for texts in (passages, sentences):
+                    out = np.empty((len(texts), store.embeddings.dimension or 0),
+                                   dtype=np.float32)
+                    for i in range(0, len(texts), _EMBED_BATCH):
+                        batch = texts[i:i + _EMBED_BATCH]
+                        got = store.embeddings.passage_vectors([t.text for t in batch])
+                        if out.shape[1] != got.shape[1]:  # a remote model's size is learned here
+                            out = np.empty((len(texts), got.shape[1]), dtype=np.float32)
+                        out[i:i + len(batch)] = got
+                        done += len(batch)
+                        report("embed", done, total, doc.source)
+                    vectors.append(out)
+                embedded += len(passages)
+                sentences_embedded += len(sentences)
             if known is not None:  # the record holds every file with rows, a dead run's too
                 store.delete_source(doc.source)
             pending.append((passages, vectors[0], sentences, vectors[1], doc.sha256))
@@ -319,4 +356,5 @@ def index_files(settings, store, files: list[CorpusFile],
     return IndexReport(added=added, updated=updated, removed=removed, unchanged=unchanged,
                        skipped=skipped, passages_embedded=embedded,
                        files=len(unchanged) + len(work), passages=count,
-                       sentences_embedded=sentences_embedded, replaced_embedding=replaced)
+                       sentences_embedded=sentences_embedded, replaced_embedding=replaced,
+                       reused=reused)

@@ -145,6 +145,9 @@ class IndexReport:
     sentences_embedded: int = 0
     replaced_embedding: str | None = None  # the index was built with this one: rebuilt
     damaged_set_aside: str | None = None  # a damaged database moved here by --rebuild
+    # new files whose vectors were taken from an indexed file with the same content (renamed,
+    # moved or copied), not embedded again
+    reused: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rag.store
@@ -193,6 +194,78 @@ def test_an_added_file_is_indexed_and_answers(settings, corpus):
     answer = Assistant(settings).ask("كم بلغت تكلفة مطار أوش الجديد؟")
     assert answer.answered and "300" in answer.text
     assert answer.citations[0].source == "005_new.txt"
+
+
+def stored_vectors(settings, source: str) -> list:
+    """A file's passage and sentence vectors as stored, in file order."""
+    store = open_store(settings)
+    out = []
+    for col in (store.collection(), store.sentence_collection()):
+        got = col.get(where={"source": source}, include=["embeddings", "metadatas"])
+        rows = sorted(zip(got["metadatas"], got["embeddings"]), key=lambda r: r[0]["start"])
+        out.append(np.array([v for _, v in rows]))
+    return out
+
+
+def same_vectors(a: list, b: list) -> bool:
+    """The same rows (Chroma may give a float back a unit in the last place apart)."""
+    return all(x.shape == y.shape and np.allclose(x, y, atol=1e-6) for x, y in zip(a, b))
+
+
+def test_a_renamed_or_moved_file_takes_its_vectors_instead_of_being_embedded(settings,
+                                                                              corpus, capsys):
+    build_index(settings, open_store(settings))
+    before = stored_vectors(settings, FILES[1])
+    (corpus / "moved").mkdir()
+    (corpus / FILES[1]).rename(corpus / "moved" / "renamed.txt")
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    events = []
+    report = build_index(settings, store, progress=events.append)
+    assert counting.texts == 0
+    assert report.added == report.reused == ["moved/renamed.txt"]
+    assert report.removed == [FILES[1]]
+    assert report.passages_embedded == report.sentences_embedded == 0
+    assert events[-1].stage == "done" and events[-1].done == events[-1].total > 0
+    assert same_vectors(stored_vectors(settings, "moved/renamed.txt"), before)
+    assert [len(v) for v in stored_vectors(settings, FILES[1])] == [0, 0]
+    assert_index_matches_corpus(settings)  # ids, spans and sentences under the new name
+    answer = Assistant(settings).ask("في أي عام أقامت كازاخستان علاقات مع إسرائيل؟")
+    assert all(c.source != FILES[1] and c.verified for c in answer.citations)
+
+    from rag.cli import main  # the run says what it spared
+    (corpus / "moved" / "renamed.txt").rename(corpus / "again.txt")
+    assert main(["index", "--corpus", str(corpus), "--index", str(settings.index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "0 passages and 0 sentences embedded now; 1 renamed, moved or copied file took " \
+           "the vectors of an indexed file with the same content" in out
+
+
+def test_a_copy_takes_the_vectors_of_its_original_and_both_stay(settings, corpus):
+    build_index(settings, open_store(settings))
+    (corpus / "copy.txt").write_bytes((corpus / FILES[0]).read_bytes())
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    report = build_index(settings, store)
+    assert counting.texts == 0 and report.reused == ["copy.txt"]
+    assert same_vectors(stored_vectors(settings, "copy.txt"), stored_vectors(settings, FILES[0]))
+    assert_index_matches_corpus(settings)
+
+
+def test_a_file_whose_vectors_cannot_all_be_found_is_embedded(settings, corpus):
+    """The original's rows are incomplete (a sentence vector lost): the copy is embedded, not
+    given vectors that are not there."""
+    build_index(settings, open_store(settings))
+    store = open_store(settings)
+    col = store.sentence_collection()
+    one = col.get(where={"source": FILES[0]}, limit=1)["ids"]
+    col.delete(ids=one)
+    (corpus / "copy.txt").write_bytes((corpus / FILES[0]).read_bytes())
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    report = build_index(settings, store)
+    assert report.reused == [] and report.added == ["copy.txt"]
+    assert counting.texts >= report.passages_embedded > 0
 
 
 def test_only_files_the_index_holds_are_deleted_before_they_are_written(settings, corpus,
