@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import json
+import math
 import pickle
 import sys
 from pathlib import Path
@@ -46,6 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import fit_answerer  # noqa: E402
 from rag import extractive  # noqa: E402
+from rag.analysis import tokenize  # noqa: E402
 from rag.chunking import passage_sentences  # noqa: E402
 from rag.embeddings import e5_model  # noqa: E402
 from squad_index import WORK  # noqa: E402
@@ -190,6 +192,27 @@ def tokens(weighting: str, dims: int = 0):
     return features
 
 
+def shape():
+    """What a sentence is like, whatever the question: its length (log of its content
+    words), its novelty (the share of its stems the question lacks: an answer brings words
+    of its own) and where it stands in its file (log of its offset: news puts the facts
+    first)."""
+    fit_answerer.extend_features(("sentence_len", "novelty", "offset"))
+    inner = extractive.sentence_features
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        asked = set(query.tokens)
+        rows = []
+        for c, f in out:
+            stems = tokenize(c.text)
+            new = sum(t not in asked for t in stems) / len(stems) if stems else 0.0
+            rows.append((c, f[:-1] + [math.log1p(len(stems)), new, math.log1p(c.start / 100)]
+                         + f[-1:]))
+        return rows
+    return features
+
+
 def _questions(scorer: str):
     """fit_answerer's cached features of the scorer's questions, kind-checked as it fits."""
     args = argparse.Namespace(scorer=scorer, k=5, refresh=False)
@@ -314,12 +337,17 @@ def main() -> None:
     parser.add_argument("--crossfit", action="store_true")
     parser.add_argument("--tokens", choices=("mean", "idf"))
     parser.add_argument("--dims", type=int, default=0)
+    parser.add_argument("--shape", action="store_true")
     args, rest = parser.parse_known_args()
-    if args.latent + bool(args.window) + (args.product is not None) + bool(args.tokens) != 1:
-        parser.error("choose one of --latent, --window, --product, --tokens")
+    if (args.latent + bool(args.window) + (args.product is not None) + bool(args.tokens)
+            + args.shape != 1):
+        parser.error("choose one of --latent, --window, --product, --tokens, --shape")
     if args.product is not None:  # fit_answerer.py computes the products
         fit_answerer.extend_features(fit_answerer.METRIC)
         name = "product"
+    elif args.shape:
+        extractive.sentence_features = shape()
+        name = "shape"
     elif args.tokens:
         extractive.sentence_features = tokens(args.tokens, args.dims)
         name = f"tokens-{args.tokens}" + (f"-d{args.dims}" if args.dims else "")

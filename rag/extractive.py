@@ -45,6 +45,7 @@ class _Candidate:
     text: str
     score: float
     hit: Hit
+    logit: float = 0.0  # the ranker's: `score` is its sigmoid
     features: tuple[float, ...] = ()
     vector: np.ndarray | None = None  # the sentence's, from the index
     adapted: float = 0.0  # the scorer's metric term (`Scorer.metric`), part of `score`
@@ -93,11 +94,16 @@ class Scorer:
     weights: tuple[float, ...]
     threshold: float
     answerability: tuple[float, ...] | None = None
-    # A second sentence is quoted when it scores at least max(threshold, second_ratio * the
-    # best's) and comes from where `second_from` allows: "any" passage, or the best's own
-    # "source" or "passage" (one from elsewhere is most often a wrong citation).
+    # A second sentence is quoted when it comes close enough to the best and from where
+    # `second_from` allows: "any" passage, or the best's own "source" or "passage" (one from
+    # elsewhere is most often a wrong citation). Close enough, `second_by` "score": it scores
+    # at least max(threshold, second_ratio * the best's); "odds": the ranker's odds of it
+    # against the best, exp(logit - best logit), are at least second_ratio (a two-stage
+    # scorer's ranker is a conditional logit, whose probabilities compare only within a
+    # question, and its threshold is the answerability model's, in other units).
     second_ratio: float = SECOND_SENTENCE_RATIO
     second_from: str = "any"
+    second_by: str = "score"
     # A question that names a checkable kind (كم عدد: a count; متى: a date...) is answered
     # only by a sentence holding one; none among the hits is a refusal (issue 8).
     kind_required: bool = False
@@ -126,7 +132,7 @@ SCORERS = {
                        0.0, 0.0, 0.0, 0.0, -5.434), 0.58,
                       (0.114, 4.268, -0.383, -5.747, 2.281, 0.0, 0.0, 0.974, 0.53, -0.626, 1.488,
                        0.0, 0.26, 0.0, 0.0, 0.322, 0.646, -1.999, -1.87, 2.281, -2.053),
-                      second_ratio=0.5, second_from="source"),
+                      second_ratio=0.6, second_from="source", second_by="odds"),
     "e5": Scorer((0.788, 1.23, 0.533, -1.515, 8.548, 6.3, 15.595, 0.467, 1.337, -0.081, -0.081,
                   -0.168, 0.0, 0.0, 0.0, -24.296),
                  0.57,
@@ -139,7 +145,8 @@ SCORERS = {
                               (0.505, 1.018, -0.218, -0.799, -1.107, -8.482, -2.779, 0.408,
                                -0.919, -0.187, 0.172, 0.333, -0.671, 21.105, -11.359, 0.428,
                                0.365, 0.531, -0.267, -0.325, -12.674),
-                              second_ratio=0.0, second_from="passage", metric="e5-crosslingual"),
+                              second_ratio=0.5, second_from="source", second_by="odds",
+                              metric="e5-crosslingual"),
     # English questions translated word by word by the bilingual dictionary (`lexicon`): their
     # Arabic stems join the coverage features. 5-fold .547 against .488 without it.
     # With a metric for the vectors (metrics.json): 5-fold .5675 against .5375 without.
@@ -241,6 +248,7 @@ def score_sentences(query: Query, hits: list[Hit], retriever, scorer: Scorer | N
         if weighted is not None and cand.vector is not None:
             cand.adapted = float(np.dot(weighted, cand.vector))
             z += cand.adapted
+        cand.logit = z
         cand.score = 1.0 / (1.0 + math.exp(-z))
         cand.features = tuple(feats)
         out.append(cand)
@@ -288,6 +296,14 @@ def _same_origin(where: str, first, other) -> bool:
     return True
 
 
+def _close_enough(scorer: Scorer, first: _Candidate, other: _Candidate) -> bool:
+    """Does `other` come close enough to the best candidate to be quoted after it?"""
+    if scorer.second_by == "odds":
+        return (scorer.second_ratio <= 0
+                or other.logit - first.logit >= math.log(scorer.second_ratio))
+    return other.score >= max(scorer.threshold, scorer.second_ratio * first.score)
+
+
 def answer(query: Query, hits: list[Hit], retriever, document=None) -> Answer:
     """Extract the answering sentences, each followed by its citation marker.
 
@@ -302,8 +318,7 @@ def answer(query: Query, hits: list[Hit], retriever, document=None) -> Answer:
     first = candidates[0]
     chosen = [first]
     for c in candidates[1:]:
-        if len(chosen) == MAX_SENTENCES or c.score < max(threshold,
-                                                         scorer.second_ratio * first.score):
+        if len(chosen) == MAX_SENTENCES or not _close_enough(scorer, first, c):
             break
         if _same_origin(scorer.second_from, first.hit.passage, c.hit.passage):
             chosen.append(c)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 import numpy as np
@@ -178,6 +179,23 @@ def test_a_second_sentence_comes_only_from_where_the_scorer_allows(monkeypatch, 
                                retriever)
     assert answer.answered
     assert [(c.passage_id, c.quote) for c in answer.citations] == quoted
+
+
+def test_a_second_sentence_by_odds_reads_the_rankers_odds_not_the_threshold():
+    """A two-stage scorer's sentence probabilities compare only within a question, and its
+    threshold is the answerability model's: by "score" a runner-up at .08 behind .12 never
+    passes a .57 threshold; by "odds" it is quoted when exp(logit - best logit) reaches the
+    cut (bench/fit_answerer.py --second)."""
+    def cand(logit):
+        return extractive._Candidate(0, 0, 1, "x", 1 / (1 + math.exp(-logit)), None, logit=logit)
+    best, near, far = cand(-2.0), cand(-2.4), cand(-3.0)  # odds .67 and .37 against the best
+    by_score = dataclasses.replace(extractive.SCORERS["e5"], threshold=0.57, second_ratio=0.5,
+                                   second_by="score")
+    by_odds = dataclasses.replace(by_score, second_by="odds")
+    assert not extractive._close_enough(by_score, best, near)
+    assert extractive._close_enough(by_odds, best, near)
+    assert not extractive._close_enough(by_odds, best, far)
+    assert extractive._close_enough(dataclasses.replace(by_odds, second_ratio=0.0), best, far)
 
 
 def test_headings_are_not_answers():

@@ -49,9 +49,10 @@ HAS_DICTIONARY = Lexicon.find("auto") is not None
 OTHER_LANGUAGES = QA.with_name("other_languages.jsonl")
 # Questions in French, Spanish, German, Turkish, Russian, Hebrew, Chinese, Persian and Urdu,
 # read by meaning alone (no dictionary): (retrieval hit@5, answer, citation precision,
-# refusal) floors just under today's values (.733 / .765 / .818; before the cross-lingual
-# scorer read the non-Latin ones, .400 / .875 / .591).
-OTHER_LANGUAGE_FLOORS = (0.95, 0.66, 0.70, 0.77)
+# refusal) floors just under today's values (.867 / .762 / .818; .733 / .765 / .818 before
+# its second sentence was chosen by the ranker's odds, and before the cross-lingual scorer
+# read the non-Latin ones, .400 / .875 / .591).
+OTHER_LANGUAGE_FLOORS = (0.95, 0.80, 0.70, 0.77)
 
 
 def run_eval(indexed, path: Path) -> dict:
