@@ -14,7 +14,8 @@ from .types import Document, Passage
 
 
 def passage_id(source: str, start: int, text: str) -> str:
-    """Stable id from file and content: chunking the same file twice gives the same ids."""
+    """Stable id of a passage or sentence from its file, start and text: chunking the same
+    file twice gives the same ids, and what keeps its words and place keeps its id."""
     digest = hashlib.sha1(f"{source}\x00{start}\x00{text}".encode("utf-8")).hexdigest()
     return digest[:20]
 
@@ -111,8 +112,8 @@ def passage_sentences(p: Passage) -> list[Sentence]:
         text = p.text[s:e]
         if len(text.split()) >= ANSWER_MIN_WORDS:
             start = p.start + s
-            digest = hashlib.sha1(f"{p.source}\x00{start}\x00{text}".encode("utf-8")).hexdigest()
-            out.append(Sentence(digest[:20], p.source, start, p.start + e, text, p.id))
+            out.append(Sentence(passage_id(p.source, start, text), p.source, start, p.start + e,
+                                text, p.id))
     return out
 
 

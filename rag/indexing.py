@@ -3,9 +3,10 @@
 Unchanged files (same content hash, all passages and sentences present, same chunking) cost
 nothing. Every passage and every answer-sized sentence is embedded once, here, so answering
 never embeds corpus text; a file renamed, moved or copied takes the vectors of the indexed
-file with the same content instead of being embedded again. A changed file's rows are
-deleted, then re-added; if a run dies in between, the next run sees the file incomplete or
-missing and indexes it again. A lock keeps two runs apart.
+file with the same content instead of being embedded again, and a changed file keeps those
+of its passages and sentences whose words and place did not change. A changed file's rows
+are deleted, then re-added; if a run dies in between, the next run sees the file incomplete
+or missing and indexes it again. A lock keeps two runs apart.
 """
 
 from __future__ import annotations
@@ -192,18 +193,47 @@ def _donors(record: dict, signature: str) -> dict[str, str]:
     return out
 
 
+def _stored_vectors(store, source: str, rows, sentences: bool) -> dict[int, np.ndarray]:
+    """{position in `rows`: its vector} for the rows (passages or sentences of one file)
+    that the index holds under `source` with the same words at the same place: an id is
+    made of the file's name, the start and the text (`chunking.passage_id`)."""
+    ids = [passage_id(source, r.start, r.text) for r in rows]
+    got = store.vectors(ids, sentences=sentences) if ids else {}
+    return {i: got[pid] for i, pid in enumerate(ids) if pid in got}
+
+
 def _copied_vectors(store, donor: str, passages, sentences) -> list[np.ndarray] | None:
     """The vectors of `passages` and `sentences` (a file's) as stored for `donor`, a file
     with the same content: same text, same chunking, so the same spans under the donor's
     name. None if any is missing (the donor changed or went meanwhile): embed them."""
     out = []
     for rows, of_sentences in ((passages, False), (sentences, True)):
-        ids = [passage_id(donor, r.start, r.text) for r in rows]
-        got = store.vectors(ids, sentences=of_sentences)
-        if len(got) != len(set(ids)):
+        got = _stored_vectors(store, donor, rows, of_sentences)
+        if len(got) != len(rows):
             return None
-        out.append(np.stack([got[i] for i in ids]).astype(np.float32) if ids else
-                   np.empty((0, store.embeddings.dimension or 0), dtype=np.float32))
+        out.append(np.stack([got[i] for i in range(len(rows))]).astype(np.float32) if rows
+                   else np.empty((0, store.embeddings.dimension or 0), dtype=np.float32))
+    return out
+
+
+def _embedded(store, texts, kept: dict[int, np.ndarray], step: Callable[[int], None]
+              ) -> np.ndarray:
+    """The vectors of `texts` (passages or sentences): those in `kept` (by position) as they
+    are, the others embedded a batch at a time; `step(n)` after each batch and the kept."""
+    dim = store.embeddings.dimension or (len(next(iter(kept.values()))) if kept else 0)
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for i, v in kept.items():
+        out[i] = v
+    if kept:
+        step(len(kept))
+    todo = [i for i in range(len(texts)) if i not in kept]
+    for i in range(0, len(todo), _EMBED_BATCH):
+        batch = todo[i:i + _EMBED_BATCH]
+        got = store.embeddings.passage_vectors([texts[j].text for j in batch])
+        if out.shape[1] != got.shape[1]:  # a remote model's size is learned here
+            out = np.empty((len(texts), got.shape[1]), dtype=np.float32)
+        out[batch] = got
+        step(len(batch))
     return out
 
 
@@ -294,30 +324,31 @@ def index_files(settings, store, files: list[CorpusFile],
         pending: list = []  # files embedded, old rows deleted, not yet written
         fresh_sentences = SentenceRows(store.embeddings.dimension or 0,  # for the saved copy
                                        Path(store.lexical_path).parent)
+
+        def step(n: int, source: str) -> None:
+            nonlocal done
+            done += n
+            report("embed", done, total, source)
+
         for f, doc, known, passages, sentences in work:
             donor = donors.get(doc.sha256)
             vectors = (_copied_vectors(store, donor, passages, sentences)
                        if donor and donor != doc.source else None)
             if vectors is not None:  # renamed, moved or copied: nothing to embed
                 reused.append(doc.source)
-                done += len(passages) + len(sentences)
-                report("embed", done, total, doc.source)
+                step(len(passages) + len(sentences), doc.source)
             else:
-                vectors = []
-                for texts in (passages, sentences):
-                    out = np.empty((len(texts), store.embeddings.dimension or 0),
-                                   dtype=np.float32)
-                    for i in range(0, len(texts), _EMBED_BATCH):
-                        batch = texts[i:i + _EMBED_BATCH]
-                        got = store.embeddings.passage_vectors([t.text for t in batch])
-                        if out.shape[1] != got.shape[1]:  # a remote model's size is learned here
-                            out = np.empty((len(texts), got.shape[1]), dtype=np.float32)
-                        out[i:i + len(batch)] = got
-                        done += len(batch)
-                        report("embed", done, total, doc.source)
-                    vectors.append(out)
-                embedded += len(passages)
-                sentences_embedded += len(sentences)
+                vectors, fresh = [], []
+                for texts, of_sentences in ((passages, False), (sentences, True)):
+                    # a changed file (or one a dead run left incomplete) keeps the vectors of
+                    # what did not change; a new file has none stored under its name
+                    kept = (_stored_vectors(store, doc.source, texts, of_sentences)
+                            if known is not None else {})
+                    vectors.append(_embedded(store, texts, kept,
+                                             lambda n, source=doc.source: step(n, source)))
+                    fresh.append(len(texts) - len(kept))
+                embedded += fresh[0]
+                sentences_embedded += fresh[1]
             if known is not None:  # the record holds every file with rows, a dead run's too
                 store.delete_source(doc.source)
             pending.append((passages, vectors[0], sentences, vectors[1], doc.sha256))

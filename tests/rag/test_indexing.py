@@ -150,6 +150,7 @@ def test_first_index_adds_every_file_then_a_rerun_does_nothing(settings):
 def test_a_changed_file_has_its_passages_replaced(settings, corpus):
     build_index(settings, open_store(settings))
     before = {p.id: p for p in open_store(settings).passages()}
+    sentences_before = set(open_store(settings).sentence_collection().get()["ids"])
     target = corpus / FILES[2]
     text = target.read_text(encoding="utf-8")
     text = text.replace("ستيف ويتكوف", "المبعوث ستيف ويتكوف", 1)
@@ -161,8 +162,15 @@ def test_a_changed_file_has_its_passages_replaced(settings, corpus):
     assert report.updated == [FILES[2]]
     assert report.unchanged == [f for f in FILES if f != FILES[2]]
     new_chunks = [p for p in expected_passages(settings).values() if p.source == FILES[2]]
-    assert report.passages_embedded == len(new_chunks)
-    assert counting.texts == len(new_chunks) + expected_sentences(settings, FILES[2])
+    # what changed is embedded: the passages and sentences whose words or place did
+    from rag.chunking import file_sentences
+    new_sentences = file_sentences(new_chunks)
+    changed = [p for p in new_chunks if p.id not in before]
+    changed_sentences = [x for x in new_sentences if x.id not in sentences_before]
+    assert report.passages_embedded == len(changed) > 0
+    assert report.sentences_embedded == len(changed_sentences) > 0
+    assert counting.texts == len(changed) + len(changed_sentences) < (len(new_chunks)
+                                                                       + len(new_sentences))
     stored = assert_index_matches_corpus(settings)
     for p in stored:
         if p.source != FILES[2]:
@@ -170,6 +178,31 @@ def test_a_changed_file_has_its_passages_replaced(settings, corpus):
     mine = [p for p in stored if p.source == FILES[2]]
     assert any("حفل التوقيع سيقام الأسبوع المقبل" in p.text for p in mine)
     assert len(mine) == len(new_chunks)
+
+
+def test_a_paragraph_added_at_the_end_embeds_only_what_changed(settings, corpus):
+    """A news file updated with a paragraph: its earlier passages and sentences keep their
+    words and place, so their vectors are kept; only the changed tail is embedded."""
+    build_index(settings, open_store(settings))
+    old = stored_vectors(settings, FILES[4])
+    target = corpus / FILES[4]
+    target.write_text(target.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + NEW_FILE,
+                      encoding="utf-8")
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    report = build_index(settings, store)
+    assert report.updated == [FILES[4]]
+    new = [p for p in expected_passages(settings).values() if p.source == FILES[4]]
+    assert 0 < report.passages_embedded <= 2 < len(new)
+    assert 0 < report.sentences_embedded <= 4 < expected_sentences(settings, FILES[4])
+    assert counting.texts == report.passages_embedded + report.sentences_embedded
+    now = stored_vectors(settings, FILES[4])
+    kept = len(new) - report.passages_embedded
+    assert same_vectors([now[0][:kept]], [old[0][:kept]])
+    assert_index_matches_corpus(settings)
+    answer = Assistant(settings).ask("كم بلغت تكلفة مطار أوش الجديد؟")
+    assert answer.answered and "300" in answer.text
+    assert answer.citations[0].source == FILES[4]
 
 
 def test_a_deleted_file_is_removed_with_its_passages(settings, corpus):
@@ -379,10 +412,19 @@ def test_a_file_that_could_not_be_read_is_read_again_by_the_next_index(settings,
 
 def test_changing_the_chunking_reindexes_every_file(settings):
     build_index(settings, open_store(settings))
+    sentences_before = set(open_store(settings).sentence_collection().get()["ids"])
+    passages_before = {p.id for p in open_store(settings).passages()}
     smaller = settings.replace(chunk_target=200, chunk_overlap=50)
     report = build_index(smaller, open_store(smaller))
     assert report.updated == FILES
     assert_index_matches_corpus(smaller)
+    # a passage or sentence the new chunking cuts alike (same words, same place) keeps its
+    # vector; the rest is embedded
+    new_passages = set(expected_passages(smaller))
+    new_sentences = set(open_store(smaller).sentence_collection().get()["ids"])
+    assert report.passages_embedded == len(new_passages - passages_before) > 0
+    assert report.sentences_embedded == len(new_sentences - sentences_before)
+    assert len(new_sentences & sentences_before) > len(new_sentences) / 2
 
 
 def test_assistant_index_rebuild_starts_over(settings):
@@ -448,7 +490,8 @@ def test_a_crash_half_way_through_a_files_upserts_is_repaired(settings, monkeypa
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, open_store(settings))
     monkeypatch.setattr(Collection, "upsert", real_upsert)
-    state = open_store(settings).file_states()[FILES[2]]
+    states = open_store(settings).file_states()
+    state = states[FILES[2]]
     assert 0 < state.present == len(written) < state.expected
     # the lock was released: a new run does not wait for it
     report = build_index(settings.replace(lock_timeout_s=0.2), open_store(settings))
@@ -457,6 +500,12 @@ def test_a_crash_half_way_through_a_files_upserts_is_repaired(settings, monkeypa
     assert report.updated == FILES[:3]
     assert report.added == FILES[3:]
     assert_index_matches_corpus(settings)
+    # what the cut-off run had written is kept, not embedded again
+    kept = sum(st.present for st in states.values())
+    kept_sentences = sum(st.sentences_present for st in states.values())
+    assert kept > len(written)
+    assert report.passages_embedded == len(expected_passages(settings)) - kept
+    assert report.sentences_embedded == expected_sentences(settings) - kept_sentences
 
 
 def test_sentence_vectors_missing_from_the_index_are_restored(settings):
