@@ -237,6 +237,28 @@ def _embedded(store, texts, kept: dict[int, np.ndarray], step: Callable[[int], N
     return out
 
 
+def _written_as_embedded(store, chunking: str, sha256: str, passages, sentences,
+                         kept: list[dict], step: Callable[[int], None]) -> list[np.ndarray]:
+    """A big file's vectors (`_embedded`, with its `kept` ones), written _WRITE_ROWS rows at
+    a time as they are embedded, each part carrying the whole file's counts: if the run is
+    cut short, the file is seen incomplete and the next run keeps the part written."""
+    counts = (len(passages), len(sentences))
+    out = []
+    for rows, keep, of_sentences in ((passages, kept[0], False), (sentences, kept[1], True)):
+        parts = []
+        for a in range(0, len(rows), _WRITE_ROWS):
+            part = rows[a:a + _WRITE_ROWS]
+            vectors = _embedded(store, part, {i - a: v for i, v in keep.items()
+                                              if a <= i < a + len(part)}, step)
+            none = np.empty((0, vectors.shape[1]), dtype=np.float32)
+            store.add_files([([], none, part, vectors, sha256, counts) if of_sentences
+                             else (part, vectors, [], none, sha256, counts)], chunking)
+            parts.append(vectors)
+        out.append(np.concatenate(parts) if parts else
+                   np.empty((0, store.embeddings.dimension or 0), dtype=np.float32))
+    return out
+
+
 def index_files(settings, store, files: list[CorpusFile],
                 progress: Callable[..., None] | None = None,
                 warn: Callable[[str, str], None] | None = None, rebuild: bool = False,
@@ -334,24 +356,34 @@ def index_files(settings, store, files: list[CorpusFile],
             donor = donors.get(doc.sha256)
             vectors = (_copied_vectors(store, donor, passages, sentences)
                        if donor and donor != doc.source else None)
-            if vectors is not None:  # renamed, moved or copied: nothing to embed
-                reused.append(doc.source)
-                step(len(passages) + len(sentences), doc.source)
-            else:
-                vectors, fresh = [], []
-                for texts, of_sentences in ((passages, False), (sentences, True)):
-                    # a changed file (or one a dead run left incomplete) keeps the vectors of
-                    # what did not change; a new file has none stored under its name
-                    kept = (_stored_vectors(store, doc.source, texts, of_sentences)
-                            if known is not None else {})
-                    vectors.append(_embedded(store, texts, kept,
-                                             lambda n, source=doc.source: step(n, source)))
-                    fresh.append(len(texts) - len(kept))
-                embedded += fresh[0]
-                sentences_embedded += fresh[1]
+            copied = vectors is not None
+            kept: list[dict] = [{}, {}]
+            if not copied and known is not None:
+                # a changed file (or one a dead run left incomplete) keeps the vectors of what
+                # did not change; a new file has none stored under its name
+                kept = [_stored_vectors(store, doc.source, passages, False),
+                        _stored_vectors(store, doc.source, sentences, True)]
             if known is not None:  # the record holds every file with rows, a dead run's too
-                store.delete_source(doc.source)
-            pending.append((passages, vectors[0], sentences, vectors[1], doc.sha256))
+                store.delete_source(doc.source)  # (what it keeps was read first)
+            advance = (lambda n, source=doc.source: step(n, source))
+            big = not copied and len(passages) + len(sentences) > _WRITE_ROWS
+            if copied:  # renamed, moved or copied: nothing to embed
+                reused.append(doc.source)
+                advance(len(passages) + len(sentences))
+            elif not big:
+                vectors = [_embedded(store, passages, kept[0], advance),
+                           _embedded(store, sentences, kept[1], advance)]
+            else:  # a big file is written as it is embedded: a run cut short keeps that part
+                if pending:
+                    store.add_files(pending, signature)
+                    pending = []
+                vectors = _written_as_embedded(store, signature, doc.sha256, passages,
+                                               sentences, kept, advance)
+            if not copied:
+                embedded += len(passages) - len(kept[0])
+                sentences_embedded += len(sentences) - len(kept[1])
+            if not big:
+                pending.append((passages, vectors[0], sentences, vectors[1], doc.sha256))
             fresh_sentences.add([s.id for s in sentences], [s.source for s in sentences],
                                 vectors[1])
             (updated if known is not None else added).append(doc.source)

@@ -342,11 +342,15 @@ class Store:
         """Several files' (passages, passage vectors, sentences, sentence vectors, sha256),
         written _BATCH rows at a time across file boundaries: a Chroma write costs ~50 ms on
         disk whatever its size. Each row carries its file's row count, so a file cut off by a
-        crash is seen incomplete; passages are written before sentences."""
-        rows = [(p, v, sha, (len(ps), len(ss))) for ps, vs, ss, _, sha in files
-                for p, v in zip(ps, vs)]
+        crash is seen incomplete; passages are written before sentences. A part of a file
+        (a big one is written as it is embedded) adds its whole file's (passage, sentence)
+        counts as a sixth item."""
+        def counts(f: tuple) -> tuple[int, int]:
+            return f[5] if len(f) > 5 else (len(f[0]), len(f[2]))
+
+        rows = [(p, v, f[4], counts(f)) for f in files for p, v in zip(f[0], f[1])]
         self._upsert(self.collection(create=True), rows, _meta, chunking)
-        rows = [(s, v, sha, len(ss)) for _, _, ss, svs, sha in files for s, v in zip(ss, svs)]
+        rows = [(s, v, f[4], counts(f)[1]) for f in files for s, v in zip(f[2], f[3])]
         # A sentence's text is its passage's, by span: not stored twice (writing it as the
         # row's document cost Chroma as much as the rest of the row).
         self._upsert(self.sentence_collection(create=True), rows, _sentence_meta, chunking,

@@ -508,6 +508,41 @@ def test_a_crash_half_way_through_a_files_upserts_is_repaired(settings, monkeypa
     assert report.sentences_embedded == expected_sentences(settings) - kept_sentences
 
 
+def test_a_big_file_cut_short_keeps_the_part_it_wrote(settings, corpus, monkeypatch):
+    """A big file is written as it is embedded, so an interrupt (here after five batches)
+    loses only what was not yet written; the next run embeds the rest, not the file."""
+    import rag.indexing
+
+    monkeypatch.setattr(rag.indexing, "_WRITE_ROWS", 8)
+    monkeypatch.setattr(rag.indexing, "_EMBED_BATCH", 4)
+    build_index(settings, open_store(settings))
+    (corpus / "big.txt").write_text("\n".join(
+        f"السطر رقم {i} من تقرير طويل عن مطار أوش الجديد وتكلفته البالغة 300 مليون دولار."
+        for i in range(60)) + "\n", encoding="utf-8")
+
+    class CutShort(CountingEmbeddings):
+        def passage_vectors(self, texts):
+            if self.texts >= 20:
+                raise KeyboardInterrupt
+            return super().passage_vectors(texts)
+
+    store = open_store(settings)
+    store.embeddings = CutShort(store.embeddings)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, store)
+    state = open_store(settings).file_states()["big.txt"]
+    written = state.present + state.sentences_present
+    assert 8 < written < state.expected + state.sentences_expected  # parts of eight rows
+
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    report = build_index(settings, store)
+    assert report.updated == ["big.txt"] and report.unchanged == FILES
+    assert counting.texts == state.expected + state.sentences_expected - written
+    assert report.passages_embedded + report.sentences_embedded == counting.texts
+    assert_index_matches_corpus(settings)
+
+
 def test_sentence_vectors_missing_from_the_index_are_restored(settings):
     """A crash after a file's passages were written but before all its sentences were:
     the file is incomplete and is indexed again."""
