@@ -42,7 +42,8 @@ Copy the printed weights, answerability weights and threshold into rag/extractiv
 
 With --second, the rule for a second quoted sentence is chosen instead, for the weights in
 place, over the answerable questions (`second_sentence`); the cached features record where
-each candidate sentence comes from (`_origins`). Copy its cut and origin into the Scorer.
+each candidate sentence comes from (`_origins`). Copy its cut, its origin and its measure
+into the Scorer (a rule named "...-odds" is second_by="odds").
 
 With --metric [RIDGE], the ranker also reads the product of the question's and each
 sentence's vector, dimension by dimension (384 features, ridge 0.3 by default); the
