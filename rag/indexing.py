@@ -30,6 +30,7 @@ from .types import Document, IndexReport, Progress
 
 _EMBED_BATCH = 64
 _WRITE_ROWS = 512  # rows (passages and sentences) gathered across files before one write
+_READ_IDS = 1000  # ids asked of Chroma at once (a SQL statement holds only so many)
 
 
 def server_key(url: str) -> str:
@@ -198,7 +199,9 @@ def _stored_vectors(store, source: str, rows, sentences: bool) -> dict[int, np.n
     that the index holds under `source` with the same words at the same place: an id is
     made of the file's name, the start and the text (`chunking.passage_id`)."""
     ids = [passage_id(source, r.start, r.text) for r in rows]
-    got = store.vectors(ids, sentences=sentences) if ids else {}
+    got: dict[str, np.ndarray] = {}
+    for i in range(0, len(ids), _READ_IDS):  # a big file's ids, a few at a time
+        got.update(store.vectors(ids[i:i + _READ_IDS], sentences=sentences))
     return {i: got[pid] for i, pid in enumerate(ids) if pid in got}
 
 

@@ -909,3 +909,28 @@ def test_one_chroma_server_named_two_ways_takes_one_lock(a, b):
     assert server_key(a) == server_key(b)
     assert server_key("http://127.0.0.1:8001") != server_key(a)
     assert server_key("http://10.0.0.5:8000") != server_key(a)
+
+
+def test_a_big_changed_file_reads_its_kept_vectors_a_part_at_a_time(settings, corpus,
+                                                                    monkeypatch):
+    """The vectors a changed file keeps are asked of Chroma a thousand ids at a time (here
+    three): one statement with a big file's every id would pass SQLite's limit."""
+    import rag.indexing
+
+    build_index(settings, open_store(settings))
+    monkeypatch.setattr(rag.indexing, "_READ_IDS", 3)
+    asked = []
+    real = Store.vectors
+
+    def vectors(self, ids, sentences=False):
+        asked.append(len(ids))
+        return real(self, ids, sentences=sentences)
+
+    monkeypatch.setattr(Store, "vectors", vectors)
+    modify(corpus / FILES[2])
+    report = build_index(settings, open_store(settings))
+    assert report.updated == [FILES[2]] and max(asked) == 3
+    state = open_store(settings).file_states()[FILES[2]]
+    assert report.passages_embedded < state.expected
+    assert report.sentences_embedded < state.sentences_expected
+    assert_index_matches_corpus(settings)
