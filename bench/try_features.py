@@ -18,6 +18,8 @@
              cosine among the sentence's tokens, averaged ("mean") or idf-weighted, and its
              gap to the best among the question's sentences (bench/e5_tokens.py); --dims N
              projects them on N principal axes and rounds the sentence's to int8
+  --shape    what the sentence is like, whatever the question: its length, its novelty
+             (the share of its stems the question lacks) and its offset in the file
 
 The texts are encoded here, at fitting time, and cached under bench/.work/try-*.pkl; the
 fitting features under bench/.work/try-<mode>/. The rest of the arguments go to
@@ -27,6 +29,7 @@ fit_answerer.py (--scorer e5 | e5-dictionary | e5-crosslingual).
     .venv/bin/python bench/try_features.py --window add --scorer e5
     .venv/bin/python bench/try_features.py --product 0.1 0.3 1 --seeds 13 1 2 3 4 --scorer e5
     .venv/bin/python bench/try_features.py --tokens mean --scorer e5
+    .venv/bin/python bench/try_features.py --shape --scorer e5
 """
 
 from __future__ import annotations
