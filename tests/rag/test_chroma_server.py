@@ -105,6 +105,12 @@ def test_index_and_ask_through_a_chroma_server(chroma_server, tmp_path):
     assert again.unchanged == FILES and again.passages_embedded == 0
     assert again.passages == report.passages
 
+    (corpus / FILES[1]).rename(corpus / "renamed.txt")  # the server's vectors are kept
+    renamed = Assistant(settings).index()
+    assert renamed.reused == ["renamed.txt"] and renamed.removed == [FILES[1]]
+    assert renamed.passages_embedded == renamed.sentences_embedded == 0
+    assert renamed.passages == report.passages
+
     (corpus / FILES[0]).unlink()
     removed = Assistant(settings).index()
     assert removed.removed == [FILES[0]] and removed.passages < report.passages
