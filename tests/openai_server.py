@@ -307,11 +307,15 @@ class OpenAIServer:
     def wait_or_stop(self, handler: _Handler, seconds: float) -> bool:
         """Sleep, but return True early if the client hung up (or the server is stopping)."""
         deadline = time.monotonic() + seconds
+        # poll, not select: select cannot watch a descriptor numbered 1024 or more, and a
+        # test process that has opened many Chroma indexes (each keeps its files open) has
+        # such numbers ("filedescriptor out of range in select()")
+        poller = select.poll()
+        poller.register(handler.connection, select.POLLIN)
         while (left := deadline - time.monotonic()) > 0:
             if self._stopping.is_set():
                 return True
-            ready, _, _ = select.select([handler.connection], [], [], min(left, 0.05))
-            if ready:
+            if poller.poll(min(left, 0.05) * 1000):
                 try:
                     if handler.connection.recv(1, socket.MSG_PEEK) == b"":
                         return True
