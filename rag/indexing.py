@@ -184,7 +184,7 @@ def _file_record(store, signature: str):
     return saved, record
 
 
-def _donors(record: dict, signature: str) -> dict[str, str]:
+def _lenders(record: dict, signature: str) -> dict[str, str]:
     """{content hash: an indexed file with that content, whole and chunked as now}: a new
     file with the same bytes (a rename, a move, a copy) can take its vectors."""
     out: dict[str, str] = {}
@@ -194,28 +194,17 @@ def _donors(record: dict, signature: str) -> dict[str, str]:
     return out
 
 
-def _stored_vectors(store, source: str, rows, sentences: bool) -> dict[int, np.ndarray]:
-    """{position in `rows`: its vector} for the rows (passages or sentences of one file)
-    that the index holds under `source` with the same words at the same place: an id is
-    made of the file's name, the start and the text (`chunking.passage_id`)."""
-    ids = [passage_id(source, r.start, r.text) for r in rows]
-    got: dict[str, np.ndarray] = {}
-    for i in range(0, len(ids), _READ_IDS):  # a big file's ids, a few at a time
-        got.update(store.vectors(ids[i:i + _READ_IDS], sentences=sentences))
-    return {i: got[pid] for i, pid in enumerate(ids) if pid in got}
-
-
-def _copied_vectors(store, donor: str, passages, sentences) -> list[np.ndarray] | None:
-    """The vectors of `passages` and `sentences` (a file's) as stored for `donor`, a file
-    with the same content: same text, same chunking, so the same spans under the donor's
-    name. None if any is missing (the donor changed or went meanwhile): embed them."""
+def _stored_vectors(store, source: str, passages, sentences) -> list[dict[int, np.ndarray]]:
+    """[{position: vector} of `passages`, of `sentences`] (one file's) for those the index
+    holds under `source` with the same words at the same place: an id is made of the file's
+    name, the start and the text (`chunking.passage_id`)."""
     out = []
     for rows, of_sentences in ((passages, False), (sentences, True)):
-        got = _stored_vectors(store, donor, rows, of_sentences)
-        if len(got) != len(rows):
-            return None
-        out.append(np.stack([got[i] for i in range(len(rows))]).astype(np.float32) if rows
-                   else np.empty((0, store.embeddings.dimension or 0), dtype=np.float32))
+        ids = [passage_id(source, r.start, r.text) for r in rows]
+        got: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), _READ_IDS):  # a big file's ids, a few at a time
+            got.update(store.vectors(ids[i:i + _READ_IDS], sentences=of_sentences))
+        out.append({i: got[pid] for i, pid in enumerate(ids) if pid in got})
     return out
 
 
@@ -345,7 +334,7 @@ def index_files(settings, store, files: list[CorpusFile],
         report("embed", 0, total)
         if work or gone:  # until the end of this run, the record is not to be trusted
             store.set_stamp(f"indexing-{uuid.uuid4().hex}")
-        donors = _donors(record, signature)
+        lenders = _lenders(record, signature) if work else {}  # (a no-op run reads none)
         pending: list = []  # files embedded, old rows deleted, not yet written
         fresh_sentences = SentenceRows(store.embeddings.dimension or 0,  # for the saved copy
                                        Path(store.lexical_path).parent)
@@ -356,24 +345,25 @@ def index_files(settings, store, files: list[CorpusFile],
             report("embed", done, total, source)
 
         for f, doc, known, passages, sentences in work:
-            donor = donors.get(doc.sha256)
-            vectors = (_copied_vectors(store, donor, passages, sentences)
-                       if donor and donor != doc.source else None)
-            copied = vectors is not None
-            kept: list[dict] = [{}, {}]
-            if not copied and known is not None:
-                # a changed file (or one a dead run left incomplete) keeps the vectors of what
-                # did not change; a new file has none stored under its name
-                kept = [_stored_vectors(store, doc.source, passages, False),
-                        _stored_vectors(store, doc.source, sentences, True)]
+            # Vectors stored already, by position: all of them from a file with the same
+            # content (renamed, moved or copied: the same bytes chunk into the same spans, under
+            # its name), if it has them all; else, of a changed file (or one a dead run left
+            # incomplete), those of what did not change; a new file has none under its name.
+            lender = lenders.get(doc.sha256)
+            lent = (_stored_vectors(store, lender, passages, sentences)
+                    if lender and lender != doc.source else None)
+            if lent and (len(lent[0]), len(lent[1])) == (len(passages), len(sentences)):
+                kept = lent
+                reused.append(doc.source)
+            elif known is not None:  # (a lender that changed or went meanwhile lends nothing)
+                kept = _stored_vectors(store, doc.source, passages, sentences)
+            else:
+                kept = [{}, {}]
             if known is not None:  # the record holds every file with rows, a dead run's too
                 store.delete_source(doc.source)  # (what it keeps was read first)
             advance = (lambda n, source=doc.source: step(n, source))
-            big = not copied and len(passages) + len(sentences) > _WRITE_ROWS
-            if copied:  # renamed, moved or copied: nothing to embed
-                reused.append(doc.source)
-                advance(len(passages) + len(sentences))
-            elif not big:
+            big = len(passages) + len(sentences) > _WRITE_ROWS
+            if not big:
                 vectors = [_embedded(store, passages, kept[0], advance),
                            _embedded(store, sentences, kept[1], advance)]
             else:  # a big file is written as it is embedded: a run cut short keeps that part
@@ -382,9 +372,8 @@ def index_files(settings, store, files: list[CorpusFile],
                     pending = []
                 vectors = _written_as_embedded(store, signature, doc.sha256, passages,
                                                sentences, kept, advance)
-            if not copied:
-                embedded += len(passages) - len(kept[0])
-                sentences_embedded += len(sentences) - len(kept[1])
+            embedded += len(passages) - len(kept[0])
+            sentences_embedded += len(sentences) - len(kept[1])
             if not big:
                 pending.append((passages, vectors[0], sentences, vectors[1], doc.sha256))
             fresh_sentences.add([s.id for s in sentences], [s.source for s in sentences],
