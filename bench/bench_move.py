@@ -1,5 +1,7 @@
 """Moving files costs no embedding: index N distinct files, move them all into a subfolder,
 index again; seconds and texts embedded each time (bench/README.md, "Renamed and moved files").
+Then a sentence is added near the start of every file, which moves every later passage and
+sentence, and the files are indexed again: only what the new words changed is embedded.
 
     .venv/bin/python bench/bench_move.py [--files 40] [--tree DIR]
 
@@ -47,6 +49,13 @@ def main() -> None:
         t = time.perf_counter()
         moved = build_index(settings, open_store(settings))
         moved_s = time.perf_counter() - t
+        for f in sorted(corpus.glob("moved/*.txt")):  # after the first line, a sentence more
+            head, rest = f.read_text(encoding="utf-8").split("\n", 1)
+            f.write_text(f"{head}\nتحديث: أضيفت هذه الجملة إلى أول الملف بعد نشره.\n{rest}",
+                         encoding="utf-8")
+        t = time.perf_counter()
+        edited = build_index(settings, open_store(settings))
+        edited_s = time.perf_counter() - t
     print(json.dumps({
         "tree": str(args.tree), "files": args.files,
         "first_s": round(first_s, 2),
@@ -54,6 +63,8 @@ def main() -> None:
         "moved_s": round(moved_s, 2),
         "moved_embedded": moved.passages_embedded + moved.sentences_embedded,
         "moved_reused": len(getattr(moved, "reused", [])),
+        "edited_s": round(edited_s, 2),
+        "edited_embedded": edited.passages_embedded + edited.sentences_embedded,
     }))
 
 

@@ -23,14 +23,13 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .chunking import chunk_document, file_sentences, passage_id
+from .chunking import chunk_document, file_sentences
 from .errors import CorpusError, EmbeddingMismatchError, IndexLockedError
 from .loading import corpus_entries, gc_paused, load_document
 from .types import Document, IndexReport, Progress
 
 _EMBED_BATCH = 64
 _WRITE_ROWS = 512  # rows (passages and sentences) gathered across files before one write
-_READ_IDS = 1000  # ids asked of Chroma at once (a SQL statement holds only so many)
 
 
 def server_key(url: str) -> str:
@@ -195,17 +194,12 @@ def _lenders(record: dict, signature: str) -> dict[str, str]:
 
 
 def _stored_vectors(store, source: str, passages, sentences) -> list[dict[int, np.ndarray]]:
-    """[{position: vector} of `passages`, of `sentences`] (one file's) for those the index
-    holds under `source` with the same words at the same place: an id is made of the file's
-    name, the start and the text (`chunking.passage_id`)."""
-    out = []
-    for rows, of_sentences in ((passages, False), (sentences, True)):
-        ids = [passage_id(source, r.start, r.text) for r in rows]
-        got: dict[str, np.ndarray] = {}
-        for i in range(0, len(ids), _READ_IDS):  # a big file's ids, a few at a time
-            got.update(store.vectors(ids[i:i + _READ_IDS], sentences=of_sentences))
-        out.append({i: got[pid] for i, pid in enumerate(ids) if pid in got})
-    return out
+    """[{position: vector} of `passages`, of `sentences`] (one file's) for those whose words
+    the index holds under `source`: a vector is of its text alone, so a passage or sentence
+    that an edit before it moved keeps it as well."""
+    by_text = store.file_vectors(source)
+    return [{i: known[r.text] for i, r in enumerate(rows) if r.text in known}
+            for rows, known in zip((passages, sentences), by_text)]
 
 
 def _embedded(store, texts, kept: dict[int, np.ndarray], step: Callable[[int], None]
@@ -348,7 +342,8 @@ def index_files(settings, store, files: list[CorpusFile],
             # Vectors stored already, by position: all of them from a file with the same
             # content (renamed, moved or copied: the same bytes chunk into the same spans, under
             # its name), if it has them all; else, of a changed file (or one a dead run left
-            # incomplete), those of what did not change; a new file has none under its name.
+            # incomplete), those of the passages and sentences whose words it still has,
+            # wherever they now stand; a new file has none under its name.
             lender = lenders.get(doc.sha256)
             lent = (_stored_vectors(store, lender, passages, sentences)
                     if lender and lender != doc.source else None)

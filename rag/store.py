@@ -29,6 +29,7 @@ from .types import Passage
 
 _BATCH = 256
 _PAGE = 5000  # rows per read of the whole collection
+_READ_ROWS = 1000  # rows per read of one file's vectors
 # Chroma builds an HNSW graph for every collection. The sentences' is never searched (their
 # vectors are read by id), so its graph is sparse and cheaply built: writing a sentence then
 # costs about a quarter of what the default graph (M 16, ef 100) costs.
@@ -375,6 +376,41 @@ class Store:
             rows.extend((i, m["source"], np.asarray(v, dtype=np.float32))
                         for i, m, v in zip(got["ids"], got["metadatas"], got["embeddings"]))
         return rows
+
+    @_guarded
+    def file_vectors(self, source: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The vectors stored for one file, by text: ({passage text: vector}, {sentence text:
+        vector}), read _READ_ROWS rows at a time. A vector is of its text alone, wherever the
+        text stands; a sentence's text is cut from its passage's by span (not stored twice)."""
+        passages: dict[str, tuple[int, str]] = {}
+        by_text: dict[str, np.ndarray] = {}
+        for pid, text, meta, vec in self._rows_of(source, self.collection(),
+                                                  ["documents", "metadatas", "embeddings"]):
+            passages[pid] = (meta["start"], text)
+            by_text[text] = vec
+        sentences: dict[str, np.ndarray] = {}
+        for _, _, meta, vec in self._rows_of(source, self.sentence_collection(create=True),
+                                             ["metadatas", "embeddings"]):
+            if meta.get("passage") in passages:  # (written after their passages)
+                start, text = passages[meta["passage"]]
+                sentences[text[meta["start"] - start:meta["end"] - start]] = vec
+        return by_text, sentences
+
+    @staticmethod
+    def _rows_of(source: str, col, include: list[str]):
+        """(id, document or None, metadata, vector) of one file's rows, a page at a time."""
+        offset = 0
+        while True:
+            got = col.get(where={"source": source}, include=include, limit=_READ_ROWS,
+                          offset=offset)
+            ids = got["ids"]
+            docs = got.get("documents") or [None] * len(ids)
+            vectors = got.get("embeddings")
+            for row in zip(ids, docs, got["metadatas"], [] if vectors is None else vectors):
+                yield (*row[:3], np.asarray(row[3], dtype=np.float32))
+            if len(ids) < _READ_ROWS:
+                return
+            offset += len(ids)
 
     @_guarded
     def vectors(self, ids: list[str], sentences: bool = False) -> dict[str, np.ndarray]:

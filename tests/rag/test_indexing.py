@@ -162,11 +162,17 @@ def test_a_changed_file_has_its_passages_replaced(settings, corpus):
     assert report.updated == [FILES[2]]
     assert report.unchanged == [f for f in FILES if f != FILES[2]]
     new_chunks = [p for p in expected_passages(settings).values() if p.source == FILES[2]]
-    # what changed is embedded: the passages and sentences whose words or place did
+    # what changed is embedded: the passages and sentences whose words did. The words
+    # added early in the file moved every later passage and sentence (new ids), and those
+    # keep their vectors: a vector is of its text alone.
     from rag.chunking import file_sentences
     new_sentences = file_sentences(new_chunks)
-    changed = [p for p in new_chunks if p.id not in before]
-    changed_sentences = [x for x in new_sentences if x.id not in sentences_before]
+    old_chunks = [p for p in before.values() if p.source == FILES[2]]
+    old_texts = {p.text for p in old_chunks} | {x.text for x in file_sentences(old_chunks)}
+    changed = [p for p in new_chunks if p.text not in old_texts]
+    changed_sentences = [x for x in new_sentences if x.text not in old_texts]
+    moved = [x for x in new_sentences if x.id not in sentences_before and x.text in old_texts]
+    assert len(moved) > len(changed_sentences)
     assert report.passages_embedded == len(changed) > 0
     assert report.sentences_embedded == len(changed_sentences) > 0
     assert counting.texts == len(changed) + len(changed_sentences) < (len(new_chunks)
@@ -203,6 +209,30 @@ def test_a_paragraph_added_at_the_end_embeds_only_what_changed(settings, corpus)
     answer = Assistant(settings).ask("كم بلغت تكلفة مطار أوش الجديد؟")
     assert answer.answered and "300" in answer.text
     assert answer.citations[0].source == FILES[4]
+
+
+def test_a_typo_mended_embeds_only_its_sentence_and_the_passages_holding_it(settings, corpus):
+    """One letter added to a word moves every later passage and sentence of the file by one
+    character (their ids change), but their words do not: they keep their vectors, and only
+    the mended sentence and the passages holding it are embedded."""
+    from rag.chunking import file_sentences
+
+    build_index(settings, open_store(settings))
+    target = corpus / FILES[1]
+    text = target.read_text(encoding="utf-8")
+    at = text.index("الاتفاقيات")
+    target.write_text(text[:at] + "ا" + text[at:], encoding="utf-8")  # a typo made, then seen
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    report = build_index(settings, store)
+    new = [p for p in expected_passages(settings).values() if p.source == FILES[1]]
+    holding = [p for p in new if p.start <= at < p.end]
+    later = [p for p in new if p.start > at]
+    assert report.updated == [FILES[1]] and holding and len(later) >= 3
+    assert report.passages_embedded == len(holding)
+    assert report.sentences_embedded == 1 < len(file_sentences(new))
+    assert counting.texts == len(holding) + 1
+    assert_index_matches_corpus(settings)
 
 
 def test_a_deleted_file_is_removed_with_its_passages(settings, corpus):
@@ -911,26 +941,34 @@ def test_one_chroma_server_named_two_ways_takes_one_lock(a, b):
     assert server_key("http://10.0.0.5:8000") != server_key(a)
 
 
-def test_a_big_changed_file_reads_its_kept_vectors_a_part_at_a_time(settings, corpus,
-                                                                    monkeypatch):
-    """The vectors a changed file keeps are asked of Chroma a thousand ids at a time (here
-    three): one statement with a big file's every id would pass SQLite's limit."""
-    import rag.indexing
+def test_a_changed_file_reads_its_kept_vectors_a_page_at_a_time(settings, corpus,
+                                                                monkeypatch):
+    """The vectors a changed file keeps are read from Chroma a thousand rows at a time (here
+    three): read whole, a big file's would all be in memory at once. Every page is read:
+    only the passages and sentences whose words are new are embedded."""
+    import rag.store
+    from rag.chunking import file_sentences
 
     build_index(settings, open_store(settings))
-    monkeypatch.setattr(rag.indexing, "_READ_IDS", 3)
-    asked = []
-    real = Store.vectors
+    old = [p for p in open_store(settings).passages() if p.source == FILES[2]]
+    monkeypatch.setattr(rag.store, "_READ_ROWS", 3)
+    read = []
+    real = Store._rows_of
 
-    def vectors(self, ids, sentences=False):
-        asked.append(len(ids))
-        return real(self, ids, sentences=sentences)
+    def rows_of(source, col, include):
+        for row in real(source, col, include):
+            read.append(source)
+            yield row
 
-    monkeypatch.setattr(Store, "vectors", vectors)
+    monkeypatch.setattr(Store, "_rows_of", staticmethod(rows_of))
     modify(corpus / FILES[2])
     report = build_index(settings, open_store(settings))
-    assert report.updated == [FILES[2]] and max(asked) == 3
-    state = open_store(settings).file_states()[FILES[2]]
-    assert report.passages_embedded < state.expected
-    assert report.sentences_embedded < state.sentences_expected
+    new = [p for p in expected_passages(settings).values() if p.source == FILES[2]]
+    old_texts = {p.text for p in old} | {x.text for x in file_sentences(old)}
+    assert report.updated == [FILES[2]]
+    assert len(read) == len(old) + len(file_sentences(old)) > 3  # every row, over pages
+    assert report.passages_embedded == sum(p.text not in old_texts for p in new) > 0
+    assert report.sentences_embedded == sum(x.text not in old_texts
+                                            for x in file_sentences(new)) > 0
+    assert report.passages_embedded + report.sentences_embedded < len(read)
     assert_index_matches_corpus(settings)
