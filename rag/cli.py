@@ -10,10 +10,12 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 from .errors import SanadError
+from .settings import VARIABLES, unknown_variables
 
 EPILOG = """\
 examples:
@@ -38,9 +40,7 @@ questions:
   with the articles.
 
 environment:
-  SANAD_INDEX_DIR, SANAD_CORPUS_DIR, SANAD_CHROMA_URL, SANAD_TOP_K, SANAD_MODEL,
-  OPENAI_API_KEY, OPENAI_BASE_URL, SANAD_OFFLINE, SANAD_EMBEDDINGS, SANAD_DICTIONARY,
-  SANAD_RTL
+{variables}
   (see README.md, Configuration)
 """
 
@@ -69,7 +69,9 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sanad", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        prog="sanad", formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG.replace("{variables}", textwrap.fill(
+            ", ".join(VARIABLES), 78, initial_indent="  ", subsequent_indent="  ")),
         description="Answer questions about a corpus of Arabic articles, citing the file and "
                     "the words every answer rests on.")
     parser.add_argument("--version", action="version", version=f"sanad {_version()}")
@@ -442,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    for warning in unknown_variables():
+        print(f"sanad: warning: {warning}", file=sys.stderr)
     try:
         return COMMANDS[args.command](args)
     except SanadError as exc:

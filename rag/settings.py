@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import re
@@ -35,6 +36,28 @@ SENTENCES_SUFFIX = "-sentences"
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 MAX_COLLECTION_NAME = 512 - len(SENTENCES_SUFFIX)
+
+
+# Every variable sanad reads (README.md, Configuration); `sanad --help` lists them.
+VARIABLES = ("SANAD_CORPUS_DIR", "SANAD_INDEX_DIR", "SANAD_CHROMA_URL", "SANAD_COLLECTION",
+             "SANAD_TOP_K", "SANAD_CHUNK_TARGET", "SANAD_CHUNK_OVERLAP", "SANAD_EMBEDDINGS",
+             "OPENAI_API_KEY", "OPENAI_BASE_URL", "SANAD_MODEL", "SANAD_OFFLINE", "SANAD_TIMEOUT",
+             "SANAD_MAX_RETRIES", "SANAD_LOCK_TIMEOUT", "SANAD_MAX_FILE_MB", "SANAD_DICTIONARY",
+             "SANAD_RTL", "SANAD_DATA_DIR", "SANAD_EXPORT_DIR")
+
+
+def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
+    """One sentence per SANAD_* variable set that sanad does not read: a misspelt setting
+    (SANAD_K for SANAD_TOP_K) would otherwise be ignored without a word."""
+    env = os.environ if env is None else env
+    known = [v for v in VARIABLES if v.startswith("SANAD_")]
+    out = []
+    for name in sorted(n for n in env if n.startswith("SANAD_") and n not in known):
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+        out.append(f"{name} is not a setting sanad reads, so it is ignored"
+                   + (f" (did you mean {near[0]}?)" if near else "")
+                   + "; `sanad --help` lists them.")
+    return out
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

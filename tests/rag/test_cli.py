@@ -78,6 +78,25 @@ def test_no_command_prints_help_and_fails(capsys):
     assert code == 2 and "usage: sanad" in out
 
 
+def test_a_misspelt_setting_is_warned_about_and_help_lists_every_variable(capsys, monkeypatch,
+                                                                         tmp_path):
+    from rag.settings import VARIABLES
+
+    monkeypatch.setenv("SANAD_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SANAD_K", "3")
+    code, out, err = run_main(capsys, "history")
+    assert code == 0 and "No saved conversation" in out + err
+    assert ("sanad: warning: SANAD_K is not a setting sanad reads, so it is ignored (did you "
+            "mean SANAD_TOP_K?); `sanad --help` lists them.") in err.splitlines()
+    monkeypatch.delenv("SANAD_K")
+    code, _, err = run_main(capsys, "history")
+    assert code == 0 and "warning" not in err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out.split("environment:", 1)[1]
+    assert all(name in listed for name in VARIABLES)
+
+
 # --- index --------------------------------------------------------------------------------------
 
 COUNTS = re.compile(r"(\d+) added, (\d+) updated, (\d+) removed, (\d+) unchanged, (\d+) skipped; "

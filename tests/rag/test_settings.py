@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,44 @@ def test_exports_go_to_the_data_directory_unless_told_otherwise(tmp_path):
     assert s.resolved_export_dir == tmp_path / "data" / "exports"
     s = Settings.from_env(env={"SANAD_EXPORT_DIR": str(tmp_path / "out")})
     assert s.resolved_export_dir == tmp_path / "out"
+
+
+class _Recording(dict):
+    """An empty environment that remembers every name asked of it."""
+
+    def __init__(self):
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, name, default=None):
+        self.asked.add(name)
+        return super().get(name, default)
+
+    def __contains__(self, name):
+        self.asked.add(name)
+        return super().__contains__(name)
+
+
+def test_the_listed_variables_are_the_ones_read_and_the_readme_documents():
+    env = _Recording()
+    Settings.from_env(env=env)
+    assert env.asked == set(settings_module.VARIABLES)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = {name for line in table.splitlines() if line.startswith("| `")
+                  for name in re.findall(r"`((?:SANAD|OPENAI)_[A-Z_]+)`", line.split("|")[1])}
+    assert documented == set(settings_module.VARIABLES)
+
+
+def test_a_sanad_variable_sanad_does_not_read_is_named_with_the_one_meant():
+    env = {"SANAD_K": "3", "SANAD_EMBEDING": "hashing-ngram-v1", "SANAD_TOP_K": "4",
+           "SANAD_SOMETHING_ELSE": "1", "OPENAI_ORG": "x", "HOME": "/root"}
+    assert settings_module.unknown_variables(env) == [
+        "SANAD_EMBEDING is not a setting sanad reads, so it is ignored (did you mean "
+        "SANAD_EMBEDDINGS?); `sanad --help` lists them.",
+        "SANAD_K is not a setting sanad reads, so it is ignored (did you mean SANAD_TOP_K?); "
+        "`sanad --help` lists them.",
+        "SANAD_SOMETHING_ELSE is not a setting sanad reads, so it is ignored; `sanad --help` "
+        "lists them.",
+    ]
+    assert settings_module.unknown_variables({"SANAD_TOP_K": "4", "PATH": "/bin"}) == []
