@@ -46,9 +46,11 @@ def server_key(url: str) -> str:
 
 
 @contextlib.contextmanager
-def index_lock(settings, timeout_s: float | None = None) -> Iterator[bool]:
+def index_lock(settings, timeout_s: float | None = None, lease: bool = True) -> Iterator[bool]:
     """An exclusive lock per index; waits up to `timeout_s`, then IndexLockedError. Yields
-    whether it waited (another process held it, and may have changed the index)."""
+    whether it waited (another process held it, and may have changed the index). A file
+    locks the runs of this machine; with a Chroma server, and `lease`, so does the server's
+    lease those of every machine."""
     timeout_s = settings.lock_timeout_s if timeout_s is None else timeout_s
     if settings.chroma_url:
         key = hashlib.sha1(f"{server_key(settings.chroma_url)}/{settings.collection}".encode()
@@ -72,18 +74,52 @@ def index_lock(settings, timeout_s: float | None = None) -> Iterator[bool]:
                         f"waited {timeout_s:g} s. Try again when it has finished.") from None
                 time.sleep(0.1)
         try:
-            yield waited
+            if settings.chroma_url and lease:  # and other machines' runs
+                with _server_lease(settings, deadline, timeout_s) as waited_there:
+                    yield waited or waited_there
+            else:
+                yield waited
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def index_busy(settings) -> bool:
-    """Another process holds the index's lock (a `sanad index` is running)."""
+@contextlib.contextmanager
+def _server_lease(settings, deadline: float, timeout_s: float) -> Iterator[bool]:
+    """The Chroma server's lease (`lease.py`), waited for until `deadline`."""
+    from .lease import ServerLease
+
+    lease = ServerLease(settings)
+    waited = False
+    while True:
+        holder = lease.take()
+        if holder is None:
+            break
+        waited = True
+        if time.monotonic() >= deadline:
+            raise IndexLockedError(
+                f"Another `sanad index` ({holder}) is updating collection "
+                f"{settings.collection!r} on {settings.chroma_url}; waited {timeout_s:g} s. "
+                "Try again when it has finished.") from None
+        time.sleep(0.5)
     try:
-        with index_lock(settings, timeout_s=0):
-            return False
+        yield waited
+    finally:
+        lease.release()
+
+
+def index_busy(settings) -> bool:
+    """Another process holds the index's lock (a `sanad index` is running), on this machine
+    or, for a Chroma server, on any (its lease is read, not taken)."""
+    try:
+        with index_lock(settings, timeout_s=0, lease=False):
+            pass
     except IndexLockedError:
         return True
+    if settings.chroma_url:
+        from .lease import lease_holder
+
+        return lease_holder(settings) is not None
+    return False
 
 
 def chunking_signature(settings) -> str:

@@ -212,3 +212,63 @@ def test_ask_builds_a_collection_the_server_does_not_have_yet(chroma_server, tmp
     assert main(args) == 0
     out, err = capsys.readouterr()
     assert "No index" not in err and "70" in out
+
+
+def test_runs_on_two_machines_take_turns_by_the_servers_lease(chroma_server, tmp_path,
+                                                              monkeypatch):
+    """Runs on one machine take turns by a file there; runs on two share only the server,
+    whose lease (a collection only one can create) makes them take turns too. The lease is
+    held while a run indexes, renewed, given back after; a lease its holder stopped renewing
+    (killed) is taken over, and of two runs that find it stale at once only one takes it."""
+    import re
+
+    import rag.lease
+    from rag.errors import IndexLockedError
+    from rag.indexing import index_busy
+    from rag.lease import STALE_S, ServerLease, lease_holder
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "local",
+                                 chroma_url=chroma_server, lock_timeout_s=1)
+    other = ServerLease(settings)  # another machine's run: this machine's file lock is free
+    assert other.take() is None
+    assert lease_holder(settings) == other.holder and index_busy(settings)
+    with pytest.raises(IndexLockedError, match=re.escape(other.holder)):
+        Assistant(settings).index()
+    other.release()
+    assert lease_holder(settings) is None and not index_busy(settings)
+
+    monkeypatch.setattr(rag.lease, "RENEW_S", 0.2)
+    seen = []
+
+    def progress(event):
+        lease = ServerLease(settings).current()
+        seen.append(lease and (lease.metadata["holder"], lease.metadata["renewed"]))
+        time.sleep(0.1)
+
+    assert Assistant(settings).index(progress=progress).added == FILES
+    assert seen and all(seen)  # held all the while
+    assert len({s[1] for s in seen}) > 1  # renewed while it ran
+    assert ServerLease(settings).current() is None  # given back
+
+    def crashed() -> None:  # a lease last renewed long ago
+        other.client.create_collection(other.name, embedding_function=None, metadata={
+            "holder": "process 1 on a machine that crashed",
+            "renewed": time.time() - 3 * STALE_S})
+
+    crashed()
+    (corpus / FILES[0]).unlink()
+    assert Assistant(settings).index().removed == [FILES[0]]
+    assert ServerLease(settings).current() is None
+
+    crashed()
+    first, second = ServerLease(settings), ServerLease(settings)
+    stale_first, stale_second = first.current(), second.current()
+    assert first.stale(stale_first) and second.stale(stale_second)
+    first._take_over(stale_first)
+    assert first.take() is None
+    second._take_over(stale_second)  # what it found stale is gone: the fresh lease stays
+    assert second.take() == first.holder == lease_holder(settings)
+    first.release()
+    assert lease_holder(settings) is None
