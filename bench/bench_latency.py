@@ -60,11 +60,12 @@ def main() -> None:
         t = time.perf_counter()
         subprocess.run([str(sanad), "--help"], check=True, capture_output=True, env=env)
         help_s = time.perf_counter() - t
-        big = Path(tmp) / "big"  # 200 files: the corpus 40 times over, under other names
-        big.mkdir()
+        big = Path(tmp) / "big"  # 200 files: the corpus 40 times over, under other names,
+        big.mkdir()  # each with a first line of its own (a copy's vectors would be lent)
         for i in range(BIG_COPIES):
             for f in sorted(corpus.glob("*.txt")):
-                (big / f"{f.stem}_{i:02d}.txt").write_bytes(f.read_bytes())
+                (big / f"{f.stem}_{i:02d}.txt").write_text(
+                    f"نسخة رقم {i}\n" + f.read_text(encoding="utf-8"), encoding="utf-8")
         big_assistant = Assistant(settings.replace(corpus_dir=big, index_dir=Path(tmp) / "big-index"))
         t = time.perf_counter()
         big_report = big_assistant.index()

@@ -381,6 +381,9 @@ def index_files(settings, store, files: list[CorpusFile],
             # incomplete), those of the passages and sentences whose words it still has,
             # wherever they now stand; a new file has none under its name.
             lender = lenders.get(doc.sha256)
+            if lender and lender not in record and pending:  # a copy of a file of this run,
+                store.add_files(pending, signature)  # whose rows may not be written yet
+                pending = []
             lent = (_stored_vectors(store, lender, passages, sentences)
                     if lender and lender != doc.source else None)
             if lent and (len(lent[0]), len(lent[1])) == (len(passages), len(sentences)):
@@ -410,6 +413,7 @@ def index_files(settings, store, files: list[CorpusFile],
             fresh_sentences.add([s.id for s in sentences], [s.source for s in sentences],
                                 vectors[1])
             (updated if known is not None else added).append(doc.source)
+            lenders.setdefault(doc.sha256, doc.source)  # copies of it later in this run
             new_record[doc.source] = {"sha256": doc.sha256, "size": f.size,
                                       "mtime_ns": f.mtime_ns, "passages": len(passages),
                                       "sentences": len(sentences), "chunking": signature}

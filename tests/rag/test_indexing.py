@@ -315,6 +315,26 @@ def test_a_copy_takes_the_vectors_of_its_original_and_both_stay(settings, corpus
     assert_index_matches_corpus(settings)
 
 
+def test_copies_in_one_run_are_embedded_once(settings, corpus):
+    """A first build of a corpus that holds the same article twice (saved twice, or in two
+    folders) embeds it once: the copy takes the vectors of the file this run embedded."""
+    (corpus / "again").mkdir()
+    for name in FILES[:2]:
+        (corpus / "again" / name).write_bytes((corpus / name).read_bytes())
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    report = build_index(settings, store)
+    assert sorted(report.reused) == [f"again/{name}" for name in FILES[:2]]
+    originals = [p for p in expected_passages(settings).values() if p.source in FILES]
+    assert report.passages_embedded == len(originals) == counting.texts - report.sentences_embedded
+    assert report.sentences_embedded == expected_sentences(settings) - sum(
+        expected_sentences(settings, name) for name in FILES[:2])
+    for name in FILES[:2]:
+        assert same_vectors(stored_vectors(settings, f"again/{name}"),
+                            stored_vectors(settings, name))
+    assert_index_matches_corpus(settings)
+
+
 def test_a_file_whose_vectors_cannot_all_be_found_is_embedded(settings, corpus):
     """The original's rows are incomplete (a sentence vector lost): the copy is embedded, not
     given vectors that are not there."""
