@@ -320,11 +320,13 @@ def question_kind(question: str) -> str | None:
     "كم عدد" asks for a count (a percentage does not answer it), "كم عمر" for an age, "ما
     نسبة" for a percentage. English questions are read from their opening words.
     """
-    if language(question) == "en":
-        for pattern, kind in _ENGLISH_KINDS:
-            if pattern.search(question):
-                return kind
-        return None
+    if language(question) == "en":  # the first question word, as in Arabic: a later one
+        found = []                    # opens a clause ("What ... was he addressing when ...")
+        for order, (pattern, kind) in enumerate(_ENGLISH_KINDS):
+            match = pattern.search(question)
+            if match:
+                found.append((match.start(), order, kind))
+        return min(found)[2] if found else None
     ws = words(question)
     for i, w in enumerate(ws[:4]):
         if w.startswith("و") and w[1:] in QUESTION_WORDS:  # "ومتى", "وكم"

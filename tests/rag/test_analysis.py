@@ -262,6 +262,13 @@ def test_tokenize_without_stemming_keeps_words():
     ("In which city did Witkoff speak?", "place"),
     ("Who is the president of Kazakhstan?", "person"),
     ("How old is Tokayev?", "age"),
+    # the first question word decides; a later one opens a clause
+    ("What kind of gathering was Witkoff addressing when he hinted at it?", "what"),
+    ("Who was president when Kazakhstan became independent?", "person"),
+    ("Where was Witkoff when he spoke of a new member?", "place"),
+    ("Did Tokayev speak to Netanyahu when he was in Washington?", "yesno"),
+    ("In what year, and where, did Netanyahu visit Astana?", "date"),
+    ("How many Arab states had joined when Kazakhstan did?", "count"),
     ("من هو رئيس كازاخستان؟", "person"),
     ("أين تحدث ويتكوف؟", "place"),
     ("اين تحدث ويتكوف", "place"),
