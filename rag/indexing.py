@@ -366,6 +366,7 @@ def index_files(settings, store, files: list[CorpusFile],
             store.set_stamp(f"indexing-{uuid.uuid4().hex}")
         lenders = _lenders(record, signature) if work else {}  # (a no-op run reads none)
         pending: list = []  # files embedded, old rows deleted, not yet written
+        lent_here: set[str] = set()  # files of this run that copies after them take from
         fresh_sentences = SentenceRows(store.embeddings.dimension or 0,  # for the saved copy
                                        Path(store.lexical_path).parent)
 
@@ -381,8 +382,8 @@ def index_files(settings, store, files: list[CorpusFile],
             # incomplete), those of the passages and sentences whose words it still has,
             # wherever they now stand; a new file has none under its name.
             lender = lenders.get(doc.sha256)
-            if lender and lender not in record and pending:  # a copy of a file of this run,
-                store.add_files(pending, signature)  # whose rows may not be written yet
+            if lender in lent_here and pending:  # a copy of a file of this run, whose rows
+                store.add_files(pending, signature)  # may not be written yet
                 pending = []
             lent = (_stored_vectors(store, lender, passages, sentences)
                     if lender and lender != doc.source else None)
@@ -413,7 +414,8 @@ def index_files(settings, store, files: list[CorpusFile],
             fresh_sentences.add([s.id for s in sentences], [s.source for s in sentences],
                                 vectors[1])
             (updated if known is not None else added).append(doc.source)
-            lenders.setdefault(doc.sha256, doc.source)  # copies of it later in this run
+            if lenders.setdefault(doc.sha256, doc.source) == doc.source:  # for copies of it
+                lent_here.add(doc.source)  # later in this run
             new_record[doc.source] = {"sha256": doc.sha256, "size": f.size,
                                       "mtime_ns": f.mtime_ns, "passages": len(passages),
                                       "sentences": len(sentences), "chunking": signature}

@@ -70,19 +70,21 @@ class ServerLease:
 
     def take(self) -> str | None:
         """Take the lease if it is free (or stale): None; else who holds it."""
-        try:
-            self._held = self.client.create_collection(
-                self.name, embedding_function=None,
-                metadata={"holder": self.holder, "renewed": time.time()})
-        except Exception as exc:
-            if "already exists" not in str(exc).lower():
-                raise self._failure(exc) from None
-            col = self.current()
-            if col is None:
-                return "another machine"  # given back just now: the next try takes it
-            if self.stale(col):
+        for attempt in (0, 1):  # the second after a stale lease was taken over
+            try:
+                self._held = self.client.create_collection(
+                    self.name, embedding_function=None,
+                    metadata={"holder": self.holder, "renewed": time.time()})
+                break
+            except Exception as exc:
+                if "already exists" not in str(exc).lower():
+                    raise self._failure(exc) from None
+                col = self.current()
+                if col is None:
+                    return "another machine"  # given back just now: the next try takes it
+                if attempt or not self.stale(col):
+                    return self.holder_of(col)
                 self._take_over(col)
-            return self.holder_of(col)
         self._stop.clear()
         self._renewer = threading.Thread(target=self._renew, name="sanad-lease", daemon=True)
         self._renewer.start()

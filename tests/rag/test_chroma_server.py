@@ -263,6 +263,12 @@ def test_runs_on_two_machines_take_turns_by_the_servers_lease(chroma_server, tmp
     assert ServerLease(settings).current() is None
 
     crashed()
+    taker = ServerLease(settings)
+    assert taker.take() is None  # taken over and held in one call
+    assert lease_holder(settings) == taker.holder
+    taker.release()
+
+    crashed()
     first, second = ServerLease(settings), ServerLease(settings)
     stale_first, stale_second = first.current(), second.current()
     assert first.stale(stale_first) and second.stale(stale_second)

@@ -335,6 +335,21 @@ def test_copies_in_one_run_are_embedded_once(settings, corpus):
     assert_index_matches_corpus(settings)
 
 
+def test_a_copy_of_a_file_changed_in_the_same_run_takes_its_new_vectors(settings, corpus):
+    build_index(settings, open_store(settings))
+    modify(corpus / FILES[0])
+    (corpus / "again.txt").write_bytes((corpus / FILES[0]).read_bytes())  # sorts after it
+    store = open_store(settings)
+    store.embeddings = counting = CountingEmbeddings(store.embeddings)
+    report = build_index(settings, store)
+    assert report.updated == [FILES[0]] and report.reused == ["again.txt"]
+    assert counting.texts == report.passages_embedded + report.sentences_embedded
+    assert 0 < report.passages_embedded < len(
+        [p for p in expected_passages(settings).values() if p.source == FILES[0]])
+    assert same_vectors(stored_vectors(settings, "again.txt"), stored_vectors(settings, FILES[0]))
+    assert_index_matches_corpus(settings)
+
+
 def test_a_file_whose_vectors_cannot_all_be_found_is_embedded(settings, corpus):
     """The original's rows are incomplete (a sentence vector lost): the copy is embedded, not
     given vectors that are not there."""
