@@ -382,9 +382,9 @@ def index_files(settings, store, files: list[CorpusFile],
             # incomplete), those of the passages and sentences whose words it still has,
             # wherever they now stand; a new file has none under its name.
             lender = lenders.get(doc.sha256)
-            if lender in lent_here and pending:  # a copy of a file of this run, whose rows
-                store.add_files(pending, signature)  # may not be written yet
-                pending = []
+            if lender in lent_here and any(f[0] and f[0][0].source == lender for f in pending):
+                store.add_files(pending, signature)  # a copy of a file of this run whose
+                pending = []  # rows are not written yet
             lent = (_stored_vectors(store, lender, passages, sentences)
                     if lender and lender != doc.source else None)
             if lent and (len(lent[0]), len(lent[1])) == (len(passages), len(sentences)):
