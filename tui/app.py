@@ -51,8 +51,9 @@ class SanadApp(App):
         self.new = new
         self.export_dir = Path(export_dir) if export_dir else settings.resolved_export_dir
         self.last_export: Path | None = None
+        self.env = os.environ if env is None else env
         if not isinstance(rtl, rtl_mod.RtlDecision):
-            rtl = rtl_mod.decide(rtl or settings.rtl, os.environ if env is None else env)
+            rtl = rtl_mod.decide(rtl or settings.rtl, self.env)
         self.rtl = rtl
         self.set_reactive(SanadApp.rtl_enabled, rtl.enabled)
 
@@ -74,6 +75,12 @@ class SanadApp(App):
         from .screens.chat import ChatScreen
 
         return ChatScreen()
+
+    def on_mount(self) -> None:
+        from rag.settings import unknown_variables
+
+        for warning in unknown_variables(self.env):  # the full screen hides what stderr said
+            self.notify(warning, severity="warning", timeout=15)
 
     # -- actions ---------------------------------------------------------------------------
     def action_toggle_rtl(self) -> None:

@@ -211,9 +211,9 @@ def make_app(settings, tmp_path):
     from tui.app import SanadApp
 
     def make(*, rtl: str = "on", new: bool = False, assistant: FakeAssistant | None = None,
-             **fake) -> SanadApp:
+             env: dict | None = None, **fake) -> SanadApp:
         assistant = assistant or FakeAssistant(settings, **fake)
-        return SanadApp(settings, assistant, new=new, rtl=rtl, env={},
+        return SanadApp(settings, assistant, new=new, rtl=rtl, env=env or {},
                         export_dir=tmp_path / "exports")
 
     return make

@@ -147,6 +147,19 @@ def test_errors_become_notifications_and_the_app_keeps_running(make_app, ui):
     run(scenario())
 
 
+def test_a_misspelt_setting_is_shown_in_the_chat(make_app, ui):
+    """`sanad chat` prints it on stderr too, but the full screen covers that at once."""
+    app = make_app(env={"SANAD_K": "3"})
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await ui.ready(pilot)
+            assert ("SANAD_K is not a setting sanad reads, so it is ignored (did you mean "
+                    "SANAD_TOP_K?); `sanad --help` lists them.") in notifications(app)
+
+    run(scenario())
+
+
 def test_missing_index_is_built_with_progress(make_app, ui):
     app = make_app(rtl="on", indexed=False, index_delay=0.01)
 
