@@ -145,7 +145,7 @@ class ChatStore:
         """Hold a conversation for this chat; False when another running chat holds it."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            if self._other_holder(conversation_id) is not None:
+            if self.holder(conversation_id) is not None:
                 return False
             self.db.execute("INSERT OR REPLACE INTO holders VALUES (?, ?, ?, ?)",
                             (conversation_id, os.getpid(), socket.gethostname(), time.time()))
@@ -160,9 +160,6 @@ class ChatStore:
 
     def holder(self, conversation_id: int) -> int | None:
         """The process id of another running chat that holds the conversation, or None."""
-        return self._other_holder(conversation_id)
-
-    def _other_holder(self, conversation_id: int) -> int | None:
         row = self.db.execute("SELECT pid, host, since FROM holders WHERE conversation_id = ?",
                               (conversation_id,)).fetchone()
         if row is None:

@@ -23,6 +23,8 @@ import threading
 import time
 import uuid
 
+from .store import _client, _gone
+
 LOCK_SUFFIX = "-lock"
 RENEW_S = 10.0
 STALE_S = 120.0
@@ -32,8 +34,6 @@ class ServerLease:
     """The lease on one collection of one Chroma server (`settings.chroma_url`)."""
 
     def __init__(self, settings, client=None):
-        from .store import _client
-
         self.settings = settings
         self.client = client if client is not None else _client(settings)
         self.name = f"{settings.collection}{LOCK_SUFFIX}"
@@ -41,9 +41,6 @@ class ServerLease:
         self._held = None  # the lease's collection while held
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
-
-    def _missing(self, exc: Exception) -> bool:
-        return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc).lower()
 
     def _failure(self, exc: Exception):
         from .errors import IndexStoreError, redact
@@ -57,7 +54,7 @@ class ServerLease:
         try:
             return self.client.get_collection(self.name, embedding_function=None)
         except Exception as exc:
-            if self._missing(exc):
+            if _gone(exc):
                 return None
             raise self._failure(exc) from None
 
@@ -98,7 +95,7 @@ class ServerLease:
             col.modify(name=tomb)
             self.client.delete_collection(tomb)
         except Exception as exc:
-            if not self._missing(exc):  # gone already: another waiter took it over first
+            if not _gone(exc):  # gone already: another waiter took it over first
                 raise self._failure(exc) from None
 
     def _renew(self) -> None:
@@ -106,7 +103,7 @@ class ServerLease:
             try:
                 self._held.modify(metadata={"holder": self.holder, "renewed": time.time()})
             except Exception as exc:
-                if self._missing(exc):  # taken over (this run stalled past STALE_S)
+                if _gone(exc):  # taken over (this run stalled past STALE_S)
                     return
                 # a server hiccup: the next renewal tries again
 

@@ -287,11 +287,20 @@ class Store:
     def count(self) -> int:
         return self.collection().count()
 
+    @staticmethod
+    def _pages(col, include: list[str], where: dict | None = None, size: int = _PAGE):
+        """Chroma's answers to `get` (of the rows `where` picks, or all), `size` rows each."""
+        offset = 0
+        while True:
+            got = col.get(where=where, include=include, limit=size, offset=offset)
+            yield got
+            if len(got["ids"]) < size:
+                return
+            offset += size
+
     def _get_all(self, include: list[str], col=None):
         """(id, document or None, metadata) of every row, a page at a time."""
-        col = self.collection() if col is None else col
-        for offset in range(0, col.count(), _PAGE):
-            got = col.get(include=include, limit=_PAGE, offset=offset)
+        for got in self._pages(self.collection() if col is None else col, include):
             docs = got.get("documents") or [None] * len(got["ids"])
             yield from zip(got["ids"], docs, got["metadatas"])
 
@@ -369,10 +378,9 @@ class Store:
     @_guarded
     def sentence_rows(self) -> list[tuple[str, str, np.ndarray]]:
         """Every sentence's (id, source, vector), read a page at a time."""
-        col = self.sentence_collection(create=True)
         rows = []
-        for offset in range(0, col.count(), _PAGE):
-            got = col.get(include=["embeddings", "metadatas"], limit=_PAGE, offset=offset)
+        for got in self._pages(self.sentence_collection(create=True),
+                               ["embeddings", "metadatas"]):
             rows.extend((i, m["source"], np.asarray(v, dtype=np.float32))
                         for i, m, v in zip(got["ids"], got["metadatas"], got["embeddings"]))
         return rows
@@ -382,35 +390,24 @@ class Store:
         """The vectors stored for one file, by text: ({passage text: vector}, {sentence text:
         vector}), read _READ_ROWS rows at a time. A vector is of its text alone, wherever the
         text stands; a sentence's text is cut from its passage's by span (not stored twice)."""
+        where = {"source": source}
         passages: dict[str, tuple[int, str]] = {}
         by_text: dict[str, np.ndarray] = {}
-        for pid, text, meta, vec in self._rows_of(source, self.collection(),
-                                                  ["documents", "metadatas", "embeddings"]):
-            passages[pid] = (meta["start"], text)
-            by_text[text] = vec
+        for got in self._pages(self.collection(), ["documents", "metadatas", "embeddings"],
+                               where, _READ_ROWS):
+            for pid, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
+                                            got["embeddings"]):
+                passages[pid] = (meta["start"], text)
+                by_text[text] = np.asarray(vec, dtype=np.float32)
         sentences: dict[str, np.ndarray] = {}
-        for _, _, meta, vec in self._rows_of(source, self.sentence_collection(create=True),
-                                             ["metadatas", "embeddings"]):
-            if meta.get("passage") in passages:  # (written after their passages)
-                start, text = passages[meta["passage"]]
-                sentences[text[meta["start"] - start:meta["end"] - start]] = vec
+        for got in self._pages(self.sentence_collection(create=True), ["metadatas", "embeddings"],
+                               where, _READ_ROWS):
+            for meta, vec in zip(got["metadatas"], got["embeddings"]):
+                if meta.get("passage") in passages:  # (written after their passages)
+                    start, text = passages[meta["passage"]]
+                    sentences[text[meta["start"] - start:meta["end"] - start]] = np.asarray(
+                        vec, dtype=np.float32)
         return by_text, sentences
-
-    @staticmethod
-    def _rows_of(source: str, col, include: list[str]):
-        """(id, document or None, metadata, vector) of one file's rows, a page at a time."""
-        offset = 0
-        while True:
-            got = col.get(where={"source": source}, include=include, limit=_READ_ROWS,
-                          offset=offset)
-            ids = got["ids"]
-            docs = got.get("documents") or [None] * len(ids)
-            vectors = got.get("embeddings")
-            for row in zip(ids, docs, got["metadatas"], [] if vectors is None else vectors):
-                yield (*row[:3], np.asarray(row[3], dtype=np.float32))
-            if len(ids) < _READ_ROWS:
-                return
-            offset += len(ids)
 
     @_guarded
     def vectors(self, ids: list[str], sentences: bool = False) -> dict[str, np.ndarray]:

@@ -987,21 +987,24 @@ def test_a_changed_file_reads_its_kept_vectors_a_page_at_a_time(settings, corpus
     build_index(settings, open_store(settings))
     old = [p for p in open_store(settings).passages() if p.source == FILES[2]]
     monkeypatch.setattr(rag.store, "_READ_ROWS", 3)
-    read = []
-    real = Store._rows_of
+    read, pages = [], []
+    real = Store._pages
 
-    def rows_of(source, col, include):
-        for row in real(source, col, include):
-            read.append(source)
-            yield row
+    def paged(col, include, where=None, size=rag.store._PAGE):
+        for got in real(col, include, where, size):
+            if where is not None:  # one file's rows
+                pages.append(len(got["ids"]))
+                read.extend(where["source"] for _ in got["ids"])
+            yield got
 
-    monkeypatch.setattr(Store, "_rows_of", staticmethod(rows_of))
+    monkeypatch.setattr(Store, "_pages", staticmethod(paged))
     modify(corpus / FILES[2])
     report = build_index(settings, open_store(settings))
     new = [p for p in expected_passages(settings).values() if p.source == FILES[2]]
     old_texts = {p.text for p in old} | {x.text for x in file_sentences(old)}
     assert report.updated == [FILES[2]]
     assert len(read) == len(old) + len(file_sentences(old)) > 3  # every row, over pages
+    assert set(read) == {FILES[2]} and max(pages) == 3 and len(pages) > 2
     assert report.passages_embedded == sum(p.text not in old_texts for p in new) > 0
     assert report.sentences_embedded == sum(x.text not in old_texts
                                             for x in file_sentences(new)) > 0
