@@ -1,9 +1,11 @@
 """Other stemmings for the BM25 side, BM25 alone (bench/README.md, "The offline answerer"):
 each variant tokenises the chunked paragraphs and the questions of ARCD-train and TyDi dev,
 builds its own BM25 (rag.lexical, as the index does) and ranks the paragraphs; R@1, R@5 and
-MRR@10 of the gold paragraph. Not built into sanad: see bench/README.md.
+MRR@10 of the gold paragraph. With --fused, also fused with e5's ranks of the same passages
+as sanad fuses them (rag/retrieval.py FUSION; the kept index of bench/squad_index.py). Not
+built into sanad: see bench/README.md.
 
-    .venv/bin/python bench/try_stemmers.py [VARIANT ...]
+    .venv/bin/python bench/try_stemmers.py [--fused] [VARIANT ...]
 """
 
 from __future__ import annotations
@@ -95,35 +97,86 @@ VARIANTS = {"snowball (as now)": analysis.tokenize, "light10": light10,
             "snowball, no bare ك + endings": then_endings(no_bare_kaf)}
 
 
-def measure(path: Path, tokenize) -> tuple[float, float, float]:
+def _articles(order: list[int], sources: list[str]) -> list[str]:
+    ranked: list[str] = []
+    for i in order:
+        if sources[i] not in ranked:
+            ranked.append(sources[i])
+        if len(ranked) == 10:
+            break
+    return ranked
+
+
+def _score(rankings: list[list[str]], golds: list[str]) -> tuple[float, float, float]:
+    r1 = r5 = mrr = 0.0
+    for ranked, gold in zip(rankings, golds):
+        if gold in ranked:
+            rank = ranked.index(gold) + 1
+            r1, r5, mrr = r1 + (rank == 1), r5 + (rank <= 5), mrr + 1 / rank
+    n = len(golds)
+    return r1 / n, r5 / n, mrr / n
+
+
+def vector_ranks(path: Path, ids: list[str]) -> list[dict[int, int]]:
+    """For each question, e5's top CANDIDATES passages (as positions in `ids`) and their ranks."""
+    from squad_index import squad_retriever
+
+    from rag.retrieval import CANDIDATES
+
+    retriever, questions, _ = squad_retriever(path)
+    where = {pid: i for i, pid in enumerate(ids)}
+    out = []
+    for q in questions:
+        hits = retriever.store.query(retriever.query(q["question"]).vector, CANDIDATES)
+        out.append({where[pid]: rank for rank, (pid, _, _) in enumerate(hits, 1)})
+    return out
+
+
+def measure(path: Path, tokenize, vectors=None) -> dict[str, tuple[float, float, float]]:
+    from rag.retrieval import BM25_WEIGHT, CANDIDATES, FUSION
+
     docs, questions = load_squad(path)
     docs = list({d.source: d for d in docs}.values())
     passages = [p for d in docs for p in chunk_document(d)]
     sources = [p.source for p in passages]
     bm25 = BM25.from_tokens([tokenize(p.text) for p in passages], [p.id for p in passages],
                             sources)
-    r1 = r5 = mrr = 0.0
-    for q in questions:
-        ranked: list[str] = []
-        for i in np.argsort(-bm25.scores(tokenize(q["question"])), kind="stable")[:200]:
-            if sources[i] not in ranked:
-                ranked.append(sources[i])
-            if len(ranked) == 10:
-                break
-        if q["gold"] in ranked:
-            rank = ranked.index(q["gold"]) + 1
-            r1, r5, mrr = r1 + (rank == 1), r5 + (rank <= 5), mrr + 1 / rank
-    n = len(questions)
-    return r1 / n, r5 / n, mrr / n
+    weight, k = FUSION["e5-small-q4"]
+    alone, fused = [], []
+    for n, q in enumerate(questions):
+        scores = bm25.scores(tokenize(q["question"]))
+        order = np.argsort(-scores, kind="stable")[:200]
+        alone.append(_articles(order, sources))
+        if vectors is not None:
+            rrf: dict[int, float] = {}
+            for rank, i in enumerate([i for i in order[:CANDIDATES] if scores[i] > 0], 1):
+                rrf[i] = rrf.get(i, 0.0) + BM25_WEIGHT / (k + rank)
+            for i, rank in vectors[n].items():
+                rrf[i] = rrf.get(i, 0.0) + weight / (k + rank)
+            fused.append(_articles(sorted(rrf, key=lambda i: (-rrf[i], passages[i].id)), sources))
+    golds = [q["gold"] for q in questions]
+    out = {"BM25 alone": _score(alone, golds)}
+    if vectors is not None:
+        out["fused with e5"] = _score(fused, golds)
+    return out
 
 
 def main() -> None:
-    names = sys.argv[1:] or list(VARIANTS)
+    args = sys.argv[1:]
+    fused = "--fused" in args
+    names = [a for a in args if a != "--fused"] or list(VARIANTS)
+    if fused:
+        sys.path.insert(0, str(ROOT / "bench"))
     for label, path in SETS.items():
+        vectors = None
+        if fused:
+            docs, _ = load_squad(path)
+            docs = list({d.source: d for d in docs}.values())
+            vectors = vector_ranks(path, [p.id for d in docs for p in chunk_document(d)])
         for name in names:
-            r1, r5, mrr = measure(path, VARIANTS[name])
-            print(f"{label:10s} {name:32s} R@1 {r1:.4f}  R@5 {r5:.4f}  MRR@10 {mrr:.4f}",
-                  flush=True)
+            for how, (r1, r5, mrr) in measure(path, VARIANTS[name], vectors).items():
+                print(f"{label:10s} {name:32s} {how:14s} R@1 {r1:.4f}  R@5 {r5:.4f}  "
+                      f"MRR@10 {mrr:.4f}", flush=True)
 
 
 if __name__ == "__main__":

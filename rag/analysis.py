@@ -211,7 +211,8 @@ def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
 
 
 _WHICH_KIND = {normalize(w): kind for words_, kind in (
-    ("سنة سنه عام يوم أيام تاريخ شهر ساعة ساعه وقت قرن موعد توقيت أسبوع", "date"),
+    ("سنة سنه عام يوم أيام تاريخ شهر وقت قرن موعد توقيت أسبوع", "date"),
+    ("ساعة ساعه", "time"),  # في أي ساعة: the hour, which a day or "tonight" does not answer
     ("مكان مدينة مدينه دولة دوله بلد منطقة منطقه عاصمة عاصمه موقع منتدى", "place"),
     ("عدد", "count"),
     ("نسبة نسبه", "percent"),
@@ -225,7 +226,8 @@ _ENGLISH_KINDS = tuple((re.compile(p, re.IGNORECASE), kind) for p, kind in (
     (r"\bhow old\b|\bwhat age\b", "age"),
     (r"\bwhat (?:percent(?:age)?|share|proportion|fraction)\b|\bhow much of\b", "percent"),
     (r"\bhow much\b", "number"),
-    (r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time|hour|century)\b", "date"),
+    (r"\b(?:what|which) (?:time|hour)\b(?! of (?:the )?year)", "time"),
+    (r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time|century)\b", "date"),
     (r"\bwhere\b|\b(?:what|which) (?:city|country|place|region|capital)\b", "place"),
     (r"\bwho(?:m|se)?\b", "person"),
     (r"\bwhy\b", "reason"),

@@ -42,6 +42,14 @@ _KIND_PATTERNS = {
                         r"شمال|جنوب|شرق|غرب|وسط)(?:ها|ه|هم|ي|ة)?(?!\w)"),
 }
 
+# An hour of the day: a clock time (18:30, 10 ص, 9 pm) in the text as written, or in its
+# normalised words a time of day or an hour named (الساعة 6، الساعة السادسة).
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d\d(?!\d)|(?<!\d)\d{1,2} ?(?:ص|م|[ap]\.? ?m\.?)(?!\w)",
+                    re.IGNORECASE)
+_TIME_OF_DAY = re.compile(
+    r"(?<!\w)(?:[وبف]?(?:صباحا|مساء|ظهرا|فجرا|عصرا|ليلا)|(?:[وف]?(?:ال|بال|لل))(?:ظهر|فجر|"
+    r"ظهيره|غروب|شروق)|منتصف (?:الليل|النهار))(?!\w)|ساعه (?:\d|ال(?:واحده|ثانيه|ثالثه|رابعه|"
+    r"خامسه|سادسه|سابعه|ثامنه|تاسعه|عاشره|حاديه))")
 
 _NUMBER_WORD = re.compile(r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?(?:واحد|اثن\w*|ثلاث|اربع|خمس|ست|سبع|"
                           r"ثمان|تسع|عشر|عشرات|مايه|ميه|مييات|الف|الاف|مليون|ملايين|مليار|"
@@ -72,12 +80,14 @@ def kind_found(kind: str | None, text: str) -> bool:
         if kind == "age":
             return bool(_AGE.search(norm))
         return _has_count(text)
+    if kind == "time":
+        return bool(_CLOCK.search(text) or _TIME_OF_DAY.search(normalize(text)))
     pattern = _KIND_PATTERNS.get(kind or "")
     return bool(pattern is not None and pattern.search(text))
 
 
 # Kinds whose absence a pattern can vouch for; names of people and places it cannot.
-CHECKABLE = frozenset({"date", "number", "count", "percent", "age"})
+CHECKABLE = frozenset({"date", "time", "number", "count", "percent", "age"})
 
 # Nouns that name the kind of answer rather than its content.
 _SCAFFOLD = frozenset(tokenize("اسم عدد سنة عام يوم أيام الأسبوع شهر تاريخ موعد نسبة ساعة وقت "
@@ -186,6 +196,14 @@ _NAME_PARTICLES = frozenset({"al", "el", "ibn", "bin", "bint", "abu", "abd"})
 _NOT_NAMES = frozenset({"i", "the", "a", "an", "in", "on", "what", "which", "who", "whom",
                         "whose", "when", "where", "how", "why", "is", "was", "did", "does", "do",
                         "are", "were", "english", "arabic", "according"})
+# Words that open a question without naming anyone: the first word of a question is a name
+# (Omar, Palestine) unless it is one of these, since the first word is capitalised anyway.
+_OPENERS = _NOT_NAMES | frozenset("""
+    about after against along among approximately around as at before besides between beyond
+    but by can could describe despite during explain for from give had has have if list may
+    might must name of off over please roughly should since so tell that there these this those
+    through to under until upon what's when's where's who's will with within without would
+    """.split())
 
 
 @lru_cache(maxsize=65536)
@@ -222,13 +240,14 @@ def skeletons(text: str) -> set[str]:
 
 def crosslingual_terms(question: str) -> QueryTerms:
     """What a question in another language shares with Arabic text: its numbers and the
-    skeletons of its names (capitalised words after the first), each weighing the same."""
+    skeletons of its names (capitalised words; the first word only when it does not merely
+    open the question), each weighing the same."""
     ws = re.findall(r"[A-Za-z][A-Za-z'\-]*|\d+", question)
     terms = []
     for i, w in enumerate(ws):
         if w.isdigit():
             terms.append(w)
-        elif i > 0 and w[0].isupper() and w.lower() not in _NOT_NAMES:
+        elif w[0].isupper() and w.lower() not in (_OPENERS if i == 0 else _NOT_NAMES):
             terms += [_skeleton(p) for p in re.split(r"[-']", w)
                       if p.lower() not in _NAME_PARTICLES and len(_skeleton(p)) >= 2]
     return QueryTerms(dict.fromkeys(terms, 1.0), frozenset())

@@ -249,6 +249,15 @@ def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, co
     ("date", "تظهر الأعراض عندما يتفاقم الالتهاب.", True),
     ("date", "بلغ عدد الجنود 300 جندي في الحصن.", False),
     ("date", "يعمل مهندسا في شركة النفط الوطنية.", False),
+    # the hour of the day: a clock, a time of day, an hour named; not a day or "tonight"
+    ("time", "بدأ البث في الساعة 10:10 صباحًا.", True),
+    ("time", "يبدأ الاحتفال في الساعة السابعة مساءً.", True),
+    ("time", "انطلق الهجوم ظهرًا من الضفة الغربية.", True),
+    ("time", "استمرت المفاوضات حتى منتصف الليل.", True),
+    ("time", "سيعلن الرئيس القرار الليلة في البيت الأبيض.", False),
+    ("time", "بدأ الهجوم في السادس من أكتوبر 1973.", False),
+    ("time", "ظهر الرئيس في مؤتمر صحفي.", False),  # ظهر the verb, not noon
+    ("time", "بلغت النسبة 12.50 بالمئة.", False),
 ])
 def test_the_kind_of_answer_is_checked_precisely(kind, text, found):
     assert matching.kind_found(kind, text) is found
@@ -289,6 +298,20 @@ def test_an_english_question_meets_arabic_text_by_its_names_and_numbers(question
 def test_question_words_and_common_words_are_not_names():
     assert matching.crosslingual_terms("What did the president say?").weights == {}
     assert list(matching.crosslingual_terms("Where did Al-Shafi'i die?").weights) == ["SF"]
+
+
+@pytest.mark.parametrize("question, names", [
+    ("Omar Khayyam wrote what?", ["Omar", "Khayyam"]),
+    ("Lebanon lies where?", ["Lebanon"]),
+    ("Roughly how many people live in Astana?", ["Astana"]),
+    ("Since when has Tokayev led the country?", ["Tokayev"]),
+    ("Tell me when Mahfouz was born.", ["Mahfouz"]),
+])
+def test_a_name_opening_the_question_is_a_name_and_an_opening_word_is_not(question, names):
+    """The first word is capitalised whatever it is: it counts as a name unless it is a
+    word questions open with."""
+    assert list(matching.crosslingual_terms(question).weights) == [
+        matching._skeleton(n) for n in names]
 
 
 def test_a_scorers_metric_adds_the_weighted_products_of_the_vectors(assistant, monkeypatch):
