@@ -315,6 +315,27 @@ def reply_language(text: str) -> str:
     return best if score[best] else "en"
 
 
+_PRONOUNS = ("هما", "هم", "هن", "ها", "ه", "كم", "ك")  # عمره، نسبتها، عددهم
+
+
+def _named_kind(word: str) -> str | None:
+    """The kind a noun names (`_WHICH_KIND`), without its article or a pronoun after it:
+    العمر، عمره and عمرها all ask for an age; نسبتها for a percentage (its ة written ت).
+    `word` is in its light form (`_light`), where ة still differs from the pronoun ه: موقعة
+    (a battle) is not موقع (a place) with a pronoun."""
+    word = word[2:] if word.startswith("ال") else word
+    if word.translate(_LETTER_FOLDS) in _WHICH_KIND:
+        return _WHICH_KIND[word.translate(_LETTER_FOLDS)]
+    for suffix in _PRONOUNS:
+        stem = word[:-len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 3:
+            for base in (stem, stem[:-1] + "ة" if stem.endswith("ت") else ""):
+                if base.translate(_LETTER_FOLDS) in _WHICH_KIND:
+                    return _WHICH_KIND[base.translate(_LETTER_FOLDS)]
+            return None
+    return None
+
+
 def question_kind(question: str) -> str | None:
     """The expected kind of answer, from the first question word found (or None).
 
@@ -330,6 +351,7 @@ def question_kind(question: str) -> str | None:
                 found.append((match.start(), order, kind))
         return min(found)[2] if found else None
     ws = words(question)
+    light = _light(question).split()  # word for word with `ws`, ة and ى still apart
     for i, w in enumerate(ws[:4]):
         if w.startswith("و") and w[1:] in QUESTION_WORDS:  # "ومتى", "وكم"
             w = w[1:]
@@ -341,11 +363,8 @@ def question_kind(question: str) -> str | None:
             kind = QUESTION_WORDS[w]
             if kind in ("which", "what", "number") and i + 1 < len(ws):
                 if kind == "number":  # "كم عدد", "كم يبلغ عمر", "كم نسبة"
-                    following = [x[2:] if x.startswith("ال") else x for x in ws[i + 1:i + 3]]
-                    return next((_WHICH_KIND[x] for x in following
-                                 if _WHICH_KIND.get(x) in ("count", "age", "percent")), kind)
-                nxt = ws[i + 1]
-                nxt = nxt[2:] if nxt.startswith("ال") else nxt
-                return _WHICH_KIND.get(nxt, kind)
+                    named = [_named_kind(x) for x in light[i + 1:i + 3]]
+                    return next((k for k in named if k in ("count", "age", "percent")), kind)
+                return _named_kind(light[i + 1]) or kind
             return kind
     return None

@@ -278,6 +278,13 @@ def test_tokenize_without_stemming_keeps_words():
     ("في أي سنة أقامت كازاخستان علاقات مع إسرائيل؟", "date"),
     ("في أي مدينة تحدث ويتكوف؟", "place"),
     ("في أي ساعة انطلق بث القناة؟", "time"),  # the hour: a day does not answer it
+    # the noun that names the kind may carry a pronoun: عمره is عمر, نسبتها is نسبة
+    ("وكم عمره؟", "age"),
+    ("كم كان عمرها حين تولت الحكم؟", "age"),
+    ("وما عاصمته؟", "place"),
+    ("ما نسبتهم بين السكان؟", "percent"),
+    ("في أي موقعة انتصر صلاح الدين؟", "which"),  # موقعة, a battle, is not موقع + ه
+    ("ما مكانة الجيش بين جيوش العالم؟", "what"),
     ("At what time did the channel start broadcasting?", "time"),
     ("What time of year do the rains come?", "date"),
     ("ما نسبة المسلمين في كازاخستان؟", "percent"),

@@ -30,10 +30,12 @@ REFUSAL_ACCURACY_FLOOR = 0.73
 
 
 FOLLOWUPS = QA.with_name("followups.jsonl")
-# Follow-ups (each case asks its `history` first): floors just under today's values.
-FOLLOWUP_ANSWER_FLOOR = 0.72
-FOLLOWUP_CITATION_FLOOR = 0.70
-FOLLOWUP_REFUSAL_FLOOR = 0.73
+# Follow-ups (each case asks its `history` first): floors just under today's values
+# (.818 / .769 / .867 once "وكم عمره؟" asked for an age, as "كم عمر" does: .818 / .714 / .800
+# before).
+FOLLOWUP_ANSWER_FLOOR = 0.80
+FOLLOWUP_CITATION_FLOOR = 0.75
+FOLLOWUP_REFUSAL_FLOOR = 0.85
 
 ENGLISH = QA.with_name("english.jsonl")
 # English questions about the Arabic articles: meaning finds the answer, and where FreeDict's
