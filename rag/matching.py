@@ -199,10 +199,12 @@ _NOT_NAMES = frozenset({"i", "the", "a", "an", "in", "on", "what", "which", "who
 # Words that open a question without naming anyone: the first word of a question is a name
 # (Omar, Palestine) unless it is one of these, since the first word is capitalised anyway.
 _OPENERS = _NOT_NAMES | frozenset("""
-    about after against along among approximately around as at before besides between beyond
-    but by can could describe despite during explain for from give had has have if list may
-    might must name of off over please roughly should since so tell that there these this those
-    through to under until upon what's when's where's who's will with within without would
+    about after against all along also among and another any approximately around as at before
+    besides between beyond both but by can could describe despite during each even every
+    explain few for from give had has have he her his how's if it its just list many may might
+    most much must name no not of off one only or other over please roughly she should since so
+    some such tell than that their then there these they this those through to two under until
+    upon we what's when's where's who's will with within without would you
     """.split())
 
 
