@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from .analysis import normalize, tokenize, words
+from .analysis import normalize, reply_language, tokenize, words
 from .query import Query
 
 ROOT_CREDIT = 0.5  # a match by root alone (تطبيع/طبعت) counts half
@@ -196,15 +196,19 @@ _NAME_PARTICLES = frozenset({"al", "el", "ibn", "bin", "bint", "abu", "abd"})
 _NOT_NAMES = frozenset({"i", "the", "a", "an", "in", "on", "what", "which", "who", "whom",
                         "whose", "when", "where", "how", "why", "is", "was", "did", "does", "do",
                         "are", "were", "english", "arabic", "according"})
-# Words that open a question without naming anyone: the first word of a question is a name
-# (Omar, Palestine) unless it is one of these, since the first word is capitalised anyway.
+# Words that open a question without naming anyone: the first word of an English question is
+# a name (Omar, Palestine) unless it is one of these, since the first word is capitalised
+# anyway. In other languages (Quand, Combien, Wie, Gegen) the first word is never read as one.
 _OPENERS = _NOT_NAMES | frozenset("""
-    about after against all along also among and another any approximately around as at before
-    besides between beyond both but by can could describe despite during each even every
-    explain few for from give had has have he her his how's if it its just list many may might
-    most much must name no not of off one only or other over please roughly she should since so
-    some such tell than that their then there these they this those through to two under until
-    upon we what's when's where's who's will with within without would you
+    about after against all along also among and another any apart approximately around as
+    aside at based before
+    besides between beyond both but by can could compared concerning considering describe
+    despite during each even every except excluding explain few following for from give given
+    had has have he her his how's if including it its just like list many may might
+    most much must name no not of off one only or other over please regarding roughly she
+    should since so some such tell than that their then there these they this those through to
+    two under unlike until upon we what's when's where's who's will with within without would
+    you
     """.split())
 
 
@@ -245,11 +249,13 @@ def crosslingual_terms(question: str) -> QueryTerms:
     skeletons of its names (capitalised words; the first word only when it does not merely
     open the question), each weighing the same."""
     ws = re.findall(r"[A-Za-z][A-Za-z'\-]*|\d+", question)
+    english = bool(ws) and reply_language(question) == "en"
     terms = []
     for i, w in enumerate(ws):
         if w.isdigit():
             terms.append(w)
-        elif w[0].isupper() and w.lower() not in (_OPENERS if i == 0 else _NOT_NAMES):
+        elif w[0].isupper() and (w.lower() not in _NOT_NAMES if i else english
+                                 and w.lower() not in _OPENERS):
             terms += [_skeleton(p) for p in re.split(r"[-']", w)
                       if p.lower() not in _NAME_PARTICLES and len(_skeleton(p)) >= 2]
     return QueryTerms(dict.fromkeys(terms, 1.0), frozenset())
