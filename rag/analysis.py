@@ -324,16 +324,13 @@ def _named_kind(word: str) -> str | None:
     `word` is in its light form (`_light`), where ة still differs from the pronoun ه: موقعة
     (a battle) is not موقع (a place) with a pronoun."""
     word = word[2:] if word.startswith("ال") else word
-    if word.translate(_LETTER_FOLDS) in _WHICH_KIND:
-        return _WHICH_KIND[word.translate(_LETTER_FOLDS)]
-    for suffix in _PRONOUNS:
+    forms = [word]
+    suffix = next((p for p in _PRONOUNS if word.endswith(p) and len(word) - len(p) >= 3), "")
+    if suffix:
         stem = word[:-len(suffix)]
-        if word.endswith(suffix) and len(stem) >= 3:
-            for base in (stem, stem[:-1] + "ة" if stem.endswith("ت") else ""):
-                if base.translate(_LETTER_FOLDS) in _WHICH_KIND:
-                    return _WHICH_KIND[base.translate(_LETTER_FOLDS)]
-            return None
-    return None
+        forms += [stem, stem[:-1] + "ة"] if stem.endswith("ت") else [stem]
+    return next((_WHICH_KIND[f] for f in (x.translate(_LETTER_FOLDS) for x in forms)
+                 if f in _WHICH_KIND), None)
 
 
 def question_kind(question: str) -> str | None:
@@ -350,8 +347,8 @@ def question_kind(question: str) -> str | None:
             if match:
                 found.append((match.start(), order, kind))
         return min(found)[2] if found else None
-    ws = words(question)
-    light = _light(question).split()  # word for word with `ws`, ة and ى still apart
+    light = _light(question).split()  # ة and ى still apart, for `_named_kind`
+    ws = [w.translate(_LETTER_FOLDS) for w in light]  # `words(question)`, from the same pass
     for i, w in enumerate(ws[:4]):
         if w.startswith("و") and w[1:] in QUESTION_WORDS:  # "ومتى", "وكم"
             w = w[1:]

@@ -244,12 +244,13 @@ def skeletons(text: str) -> set[str]:
     return out
 
 
-def crosslingual_terms(question: str) -> QueryTerms:
+def crosslingual_terms(question: str, reply: str | None = None) -> QueryTerms:
     """What a question in another language shares with Arabic text: its numbers and the
     skeletons of its names (capitalised words; the first word only when it does not merely
-    open the question), each weighing the same."""
+    open an English question), each weighing the same. `reply`: the question's language
+    (`Query.reply`), read here when not given."""
     ws = re.findall(r"[A-Za-z][A-Za-z'\-]*|\d+", question)
-    english = bool(ws) and reply_language(question) == "en"
+    english = bool(ws) and (reply or reply_language(question)) == "en"
     terms = []
     for i, w in enumerate(ws):
         if w.isdigit():
@@ -266,7 +267,7 @@ def translated_terms(query: Query, retriever) -> QueryTerms:
     (`Query.translations`), met by any of its Arabic stems and weighing the highest idf among
     those the corpus has (one it lacks entirely is left out: a dictionary's stray sense). A
     name or number weighs as the rarest stem can."""
-    names = crosslingual_terms(query.question)
+    names = crosslingual_terms(query.question, query.reply)
     if not query.translations:
         return names
     idf = retriever.bm25.idf
