@@ -82,10 +82,12 @@ from squad_index import ARCD_TRAIN, TYDI, WORK, squad_retriever  # noqa: E402
 # Share of questions that are answerable / on-topic but unanswerable / off-topic, as we
 # expect people to ask a chat grounded in a news corpus. A product judgement, fixed here.
 PRIOR = (0.8, 0.1, 0.1)
+# The second model's features (rag/use.py) are read by the scorer with `use` only.
+_USE = [extractive.FEATURES.index(f) for f in ("use_cos", "use_gap")]
 UNUSED = {"lexical": [extractive.FEATURES.index(f) for f in (
               "sentence_cos_gap", "passage_cos", "neighbour_cos", "best_passage_cos",
-              "passage_cos_margin")],
-          "e5": [], "e5-crosslingual": [], "e5-dictionary": []}
+              "passage_cos_margin")] + _USE,
+          "e5": _USE, "e5-crosslingual": _USE, "e5-dictionary": []}
 ENGLISH = ("e5-crosslingual", "e5-dictionary")
 
 

@@ -212,7 +212,10 @@ def cmd_index(args) -> int:
     if report.damaged_set_aside:
         print(f"The index's database was damaged; moved it to {report.damaged_set_aside} and "
               "built the index afresh.", file=sys.stderr)
-    if report.replaced_embedding:
+    if report.replaced_embedding == assistant.settings.embedding:  # its sentences' differ
+        print("The index's sentence vectors were made by an older sanad (without "
+              "the answerer's second model); rebuilt it.", file=sys.stderr)
+    elif report.replaced_embedding:
         print(f"The index was built with the embedding {report.replaced_embedding!r}; rebuilt "
               f"it with {assistant.settings.embedding!r}.", file=sys.stderr)
     if args.json:

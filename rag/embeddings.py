@@ -7,6 +7,10 @@
 - `hashing-ngram-v1`: Arabic character n-grams and stems hashed into a fixed space. No model at
   all; it bridges spelling variants (كازاخستان/قازاخستان) but knows no meaning.
 - any other name: a model served at an OpenAI-compatible `/embeddings` endpoint.
+
+A sentence's vector (`sentence_vectors`) is its passage-style vector; with e5, a second
+model's (`use`: USE multilingual, projected) is appended to it, for the answerer. Its space
+(`sentence_name`, `sentence_dimension`) is what the sentences' collection records.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import os
 import threading
 import zlib
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from . import use
 from .analysis import STOPWORDS, normalize, stem
 from .errors import ConfigError, IndexStoreError, redact
 
@@ -78,7 +84,22 @@ def hashing_vector(text: str) -> list[float]:
     return vec.tolist()
 
 
-class _HashingMixin:
+class _OneVectorMixin:
+    """A sentence's vector is a passage's: one model."""
+
+    @property
+    def sentence_name(self) -> str:
+        return self.name
+
+    @property
+    def sentence_dimension(self) -> int | None:
+        return self.dimension
+
+    def sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        return self.passage_vectors(texts)
+
+
+class _HashingMixin(_OneVectorMixin):
     name = HASHING_NAME
     dimension = HASHING_DIM
 
@@ -129,6 +150,11 @@ def e5_model():
 class _E5Mixin:
     name = E5_NAME
     dimension = E5_DIM
+    sentence_name = f"{E5_NAME}+{use.NAME}"
+    sentence_dimension = E5_DIM + use.DIM
+
+    def __init__(self, cache: "Path | None" = None):
+        self.cache = cache  # where the second model's files are kept as read (use.model)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.passage_vectors(texts).tolist()
@@ -144,6 +170,14 @@ class _E5Mixin:
             with _E5_LOCK:
                 out[i:i + E5_BATCH] = model.passage(list(texts[i:i + E5_BATCH]))
         return out
+
+    def sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Each sentence's e5 vector (as a passage's) followed by its `use` vector."""
+        return np.hstack([self.passage_vectors(texts), use.vectors(list(texts), self.cache)])
+
+    def question_meaning(self, text: str) -> np.ndarray:
+        """The question's `use` vector (what the sentences carry after e5's)."""
+        return use.vectors([text], self.cache)[0]
 
     _last_query: tuple[str, np.ndarray] | None = None
 
@@ -188,7 +222,7 @@ def _langchain_classes() -> dict:
             "RemoteEmbeddings": RemoteEmbeddings}
 
 
-class _RemoteMixin:
+class _RemoteMixin(_OneVectorMixin):
     """An OpenAI-compatible `/embeddings` model; the dimension is learned from its vectors."""
 
     def __init__(self, inner, name: str, secret: str | None = None):
@@ -225,13 +259,28 @@ def _remote_call(fn, arg, secret: str | None = None):
                               f"({type(exc).__name__}: {detail}).") from None
 
 
+def sentence_space(embeddings) -> tuple[str, int | None]:
+    """(name, dimension) of the sentence vectors `embeddings` makes (an object without
+    `sentence_vectors` makes them as passages')."""
+    if hasattr(embeddings, "sentence_vectors"):
+        return embeddings.sentence_name, embeddings.sentence_dimension
+    return embeddings.name, embeddings.dimension
+
+
+def sentence_vectors(embeddings, texts: list[str]) -> np.ndarray:
+    own = getattr(embeddings, "sentence_vectors", None)
+    return own(texts) if own is not None else embeddings.passage_vectors(texts)
+
+
 def make_embeddings(settings, langchain: bool = True):
     """The embeddings the settings name: e5-small-q4 (default) or hashing-ngram-v1, both
     offline, or a model served at an OpenAI-compatible `/embeddings` endpoint
     (SANAD_EMBEDDINGS=model-name). With `langchain=False` the offline ones come without
     LangChain (same vectors). The e5 model itself loads on the first text embedded."""
     if settings.embedding == E5_NAME:
-        return _langchain_classes()["E5Embeddings"]() if langchain else E5Embedder()
+        cache = settings.resolved_cache_dir
+        return (_langchain_classes()["E5Embeddings"](cache) if langchain
+                else E5Embedder(cache))
     if settings.embedding == HASHING_NAME:
         return _langchain_classes()["HashingEmbeddings"]() if langchain else HashingEmbedder()
     if settings.offline:

@@ -24,6 +24,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .chunking import chunk_document, file_sentences
+from .embeddings import sentence_space, sentence_vectors
 from .errors import CorpusError, EmbeddingMismatchError, IndexLockedError
 from .loading import corpus_entries, gc_paused, load_document
 from .types import Document, IndexReport, Progress
@@ -238,11 +239,20 @@ def _stored_vectors(store, source: str, passages, sentences) -> list[dict[int, n
             for rows, known in zip((passages, sentences), by_text)]
 
 
-def _embedded(store, texts, kept: dict[int, np.ndarray], step: Callable[[int], None]
-              ) -> np.ndarray:
+def _space(store, of_sentences: bool) -> tuple[Callable, int]:
+    """(embed function, dimension or 0 if not known yet) of passages or of sentences."""
+    emb = store.embeddings
+    if of_sentences:
+        return (lambda texts: sentence_vectors(emb, texts)), sentence_space(emb)[1] or 0
+    return emb.passage_vectors, emb.dimension or 0
+
+
+def _embedded(store, texts, kept: dict[int, np.ndarray], step: Callable[[int], None],
+              of_sentences: bool = False) -> np.ndarray:
     """The vectors of `texts` (passages or sentences): those in `kept` (by position) as they
     are, the others embedded a batch at a time; `step(n)` after each batch and the kept."""
-    dim = store.embeddings.dimension or (len(next(iter(kept.values()))) if kept else 0)
+    embed, dim = _space(store, of_sentences)
+    dim = dim or (len(next(iter(kept.values()))) if kept else 0)
     out = np.empty((len(texts), dim), dtype=np.float32)
     for i, v in kept.items():
         out[i] = v
@@ -251,7 +261,7 @@ def _embedded(store, texts, kept: dict[int, np.ndarray], step: Callable[[int], N
     todo = [i for i in range(len(texts)) if i not in kept]
     for i in range(0, len(todo), _EMBED_BATCH):
         batch = todo[i:i + _EMBED_BATCH]
-        got = store.embeddings.passage_vectors([texts[j].text for j in batch])
+        got = embed([texts[j].text for j in batch])
         if out.shape[1] != got.shape[1]:  # a remote model's size is learned here
             out = np.empty((len(texts), got.shape[1]), dtype=np.float32)
         out[batch] = got
@@ -271,13 +281,13 @@ def _written_as_embedded(store, chunking: str, sha256: str, passages, sentences,
         for a in range(0, len(rows), _WRITE_ROWS):
             part = rows[a:a + _WRITE_ROWS]
             vectors = _embedded(store, part, {i - a: v for i, v in keep.items()
-                                              if a <= i < a + len(part)}, step)
+                                              if a <= i < a + len(part)}, step, of_sentences)
             none = np.empty((0, vectors.shape[1]), dtype=np.float32)
             store.add_files([([], none, part, vectors, sha256, counts) if of_sentences
                              else (part, vectors, [], none, sha256, counts)], chunking)
             parts.append(vectors)
         out.append(np.concatenate(parts) if parts else
-                   np.empty((0, store.embeddings.dimension or 0), dtype=np.float32))
+                   np.empty((0, _space(store, of_sentences)[1]), dtype=np.float32))
     return out
 
 
@@ -367,7 +377,7 @@ def index_files(settings, store, files: list[CorpusFile],
         lenders = _lenders(record, signature) if work else {}  # (a no-op run reads none)
         pending: list = []  # files embedded, old rows deleted, not yet written
         lent_here: set[str] = set()  # files of this run that copies after them take from
-        fresh_sentences = SentenceRows(store.embeddings.dimension or 0,  # for the saved copy
+        fresh_sentences = SentenceRows(_space(store, True)[1],  # for the saved copy
                                        Path(store.lexical_path).parent)
 
         def step(n: int, source: str) -> None:
@@ -400,7 +410,7 @@ def index_files(settings, store, files: list[CorpusFile],
             big = len(passages) + len(sentences) > _WRITE_ROWS
             if not big:
                 vectors = [_embedded(store, passages, kept[0], advance),
-                           _embedded(store, sentences, kept[1], advance)]
+                           _embedded(store, sentences, kept[1], advance, True)]
             else:  # a big file is written as it is embedded: a run cut short keeps that part
                 if pending:
                     store.add_files(pending, signature)

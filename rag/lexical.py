@@ -34,6 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .embeddings import sentence_space
 from .rowfiles import Rows, SentenceVectors
 
 FORMAT = 1
@@ -276,7 +277,8 @@ def rebuild_lexical(store, stamp: str | None) -> BM25:
     second machine's first open on a shared Chroma server)."""
     bm25 = BM25.of_passages(store.passages())
     bm25.stamp = stamp
-    bm25.sentences = SentenceVectors.of(store.sentence_rows(), store.embeddings.dimension or 0)
+    bm25.sentences = SentenceVectors.of(store.sentence_rows(),
+                                        sentence_space(store.embeddings)[1] or 0)
     if stamp and not stamp.startswith("indexing-"):  # never mid-run: the run saves last
         try:
             bm25.save(store.lexical_path)

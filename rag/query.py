@@ -30,6 +30,7 @@ class Query:
     translations: tuple[tuple[str, ...], ...] = ()
     embeddings: object = field(default=None, repr=False)
     _vector: np.ndarray | None = field(default=None, repr=False)
+    _meaning: np.ndarray | None = field(default=None, repr=False)
     reply: str = ""  # the language a refusal is written in (analysis.reply_language)
 
     def __post_init__(self) -> None:
@@ -69,3 +70,13 @@ class Query:
         if self._vector is None and self.embeddings is not None:
             self._vector = self.embeddings.query_vector(self.text)
         return self._vector
+
+    @property
+    def meaning(self) -> np.ndarray | None:
+        """The search text's vector by the answerer's second model (`use`), for the scorer
+        that reads it; encoded on first use only (None if the embeddings have no such model)."""
+        if self._meaning is None:
+            own = getattr(self.embeddings, "question_meaning", None)
+            if own is not None:
+                self._meaning = own(self.text)
+        return self._meaning

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from .embeddings import sentence_space
+from .errors import EmbeddingMismatchError
 from .lexical import BM25, CONTEXT_SHARE  # noqa: F401  (CONTEXT_SHARE: part of this API)
 from .query import Query
 from .types import Hit, Passage
@@ -60,7 +62,14 @@ class HybridRetriever:
         from .lexical import open_lexical
         from .lexicon import Lexicon
 
-        retriever = cls(None, store, bm25=open_lexical(store), **kwargs)
+        bm25 = open_lexical(store)
+        name, width = sentence_space(store.embeddings)
+        saved = bm25.sentences
+        if width and saved is not None and len(saved.ids) and saved.vectors.shape[1] != width:
+            raise EmbeddingMismatchError(  # built by an older sanad: what asks would misread
+                f"The index at {store.where} holds sentence vectors of {saved.vectors.shape[1]} "
+                f"numbers, not the {width} of {name}; run `sanad index` to rebuild it.", None)
+        retriever = cls(None, store, bm25=bm25, **kwargs)
         retriever.lexicon = Lexicon.find(settings.dictionary if settings else None)
         return retriever
 

@@ -43,7 +43,7 @@ VARIABLES = ("SANAD_CORPUS_DIR", "SANAD_INDEX_DIR", "SANAD_CHROMA_URL", "SANAD_C
              "SANAD_TOP_K", "SANAD_CHUNK_TARGET", "SANAD_CHUNK_OVERLAP", "SANAD_EMBEDDINGS",
              "OPENAI_API_KEY", "OPENAI_BASE_URL", "SANAD_MODEL", "SANAD_OFFLINE", "SANAD_TIMEOUT",
              "SANAD_MAX_RETRIES", "SANAD_LOCK_TIMEOUT", "SANAD_MAX_FILE_MB", "SANAD_DICTIONARY",
-             "SANAD_RTL", "SANAD_DATA_DIR", "SANAD_EXPORT_DIR")
+             "SANAD_RTL", "SANAD_DATA_DIR", "SANAD_EXPORT_DIR", "SANAD_CACHE_DIR")
 
 
 def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
@@ -175,9 +175,10 @@ class Settings:
     dictionary: str = "auto"  # English-Arabic dictd file, "auto" (Debian's path) or "off"
     data_dir: Path | None = None
     export_dir: Path | None = None
+    cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        for name in ("corpus_dir", "index_dir", "data_dir", "export_dir"):  # a str given by a caller
+        for name in ("corpus_dir", "index_dir", "data_dir", "export_dir", "cache_dir"):  # a str given by a caller
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
@@ -207,6 +208,7 @@ class Settings:
             "dictionary": (env.get("SANAD_DICTIONARY") or "auto").strip(),
             "data_dir": Path(env["SANAD_DATA_DIR"]) if env.get("SANAD_DATA_DIR") else None,
             "export_dir": Path(env["SANAD_EXPORT_DIR"]) if env.get("SANAD_EXPORT_DIR") else None,
+            "cache_dir": Path(env["SANAD_CACHE_DIR"]) if env.get("SANAD_CACHE_DIR") else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
@@ -275,6 +277,15 @@ class Settings:
         if self.data_dir is not None:
             return self.data_dir
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "sanad"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        """Where a model's files are kept as read, for a fast start (rag/use.py):
+        SANAD_CACHE_DIR, else $XDG_CACHE_HOME/sanad."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         return Path(base) / "sanad"
 
     @property

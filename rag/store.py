@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .chunking import Sentence
+from .embeddings import sentence_space
 from .errors import (EmbeddingMismatchError, IndexDamagedError, IndexMissingError,
                      IndexStoreError, SanadError, redact)
 from .settings import SENTENCES_SUFFIX
@@ -245,10 +246,12 @@ class Store:
         return self._sentences
 
     def _open(self, name: str, create: bool):
+        embedding, dimension = (sentence_space(self.embeddings) if name == self.sentences_name
+                                else (self.embeddings.name, self.embeddings.dimension))
         try:
             if create:
-                meta = {"hnsw:space": "cosine", "embedding": self.embeddings.name,
-                        "dimension": self.embeddings.dimension or 0}
+                meta = {"hnsw:space": "cosine", "embedding": embedding,
+                        "dimension": dimension or 0}
                 if name == self.sentences_name:  # read by id, never searched: a sparse graph
                     meta.update(_UNSEARCHED)
                 col = self._client.get_or_create_collection(
@@ -262,12 +265,11 @@ class Store:
                                         "rebuilt); run `sanad index` first.") from None
             raise self.failure(exc) from None
         meta = col.metadata or {}
-        if meta.get("embedding") != self.embeddings.name or (
-                self.embeddings.dimension and meta.get("dimension")
-                and meta["dimension"] != self.embeddings.dimension):
+        if meta.get("embedding") != embedding or (
+                dimension and meta.get("dimension") and meta["dimension"] != dimension):
             raise EmbeddingMismatchError(
                 f"The index at {self.where} was built with the embedding "
-                f"{meta.get('embedding')!r}, not {self.embeddings.name!r}; run `sanad index` "
+                f"{meta.get('embedding')!r}, not {embedding!r}; run `sanad index` "
                 "to rebuild it.", meta.get("embedding"))
         return col
 

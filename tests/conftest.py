@@ -67,6 +67,44 @@ class CachedE5:
         return self._embed(texts, False)
 
 
+class CachedUSE:
+    """The answerer's second model (rag/use.py), remembering each text's vector likewise."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.cache: dict[str, object] = {}
+        self.calls = 0
+
+    def encode(self, texts):
+        import numpy as np
+
+        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if todo:
+            self.calls += len(todo)
+            self.cache.update(zip(todo, self.inner.encode(todo)))
+        return np.array([self.cache[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
+
+
+_REAL_USE: list = []  # rag.use.model itself, before the fixture below replaces it
+_USE: list = []  # the one CachedUSE of the session, made when a test first needs it
+
+
+def shared_use(cache=None):
+    if not _USE:
+        _USE.append(CachedUSE(_REAL_USE[0]()))
+    return _USE[0]
+
+
+@pytest.fixture(autouse=True)
+def _cached_use(monkeypatch):
+    """Loaded (~1 s) by the first test that needs it, then shared."""
+    import rag.use
+
+    if not _REAL_USE:
+        _REAL_USE.append(rag.use.model)
+    monkeypatch.setattr(rag.use, "model", shared_use)
+
+
 @pytest.fixture(scope="session")
 def e5_engine():
     import rag.embeddings
@@ -87,9 +125,10 @@ def _no_network_and_clean_env(monkeypatch, tmp_path):
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SANAD_MODEL", "SANAD_EMBEDDINGS",
                  "SANAD_CHROMA_URL", "SANAD_INDEX_DIR", "SANAD_CORPUS_DIR", "SANAD_OFFLINE",
-                 "SANAD_RTL", "SANAD_TOP_K", "SANAD_DICTIONARY", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING"):
+                 "SANAD_RTL", "SANAD_TOP_K", "SANAD_DICTIONARY", "SANAD_CACHE_DIR", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SANAD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # never the home's
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
 
 

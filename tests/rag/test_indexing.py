@@ -19,6 +19,7 @@ import rag.store
 from rag import (Assistant, CorpusError, EmbeddingMismatchError, IndexLockedError,
                  IndexMissingError, Settings)
 from rag.chunking import chunk_document
+from rag.embeddings import sentence_space, sentence_vectors
 from rag.indexing import build_index, index_busy, index_lock
 from rag.loading import load_corpus
 from rag.store import Store, open_store
@@ -98,17 +99,25 @@ class CountingEmbeddings:
 
     def __init__(self, inner):
         self.inner, self.name, self.dimension, self.texts = inner, inner.name, inner.dimension, 0
+        self.sentence_name, self.sentence_dimension = sentence_space(inner)
+
+    def count(self, texts):
+        self.texts += len(texts)
 
     def embed_documents(self, texts):
-        self.texts += len(texts)
+        self.count(texts)
         return self.inner.embed_documents(texts)
 
     def embed_query(self, text):
         return self.inner.embed_query(text)
 
     def passage_vectors(self, texts):
-        self.texts += len(texts)
+        self.count(texts)
         return self.inner.passage_vectors(texts)
+
+    def sentence_vectors(self, texts):
+        self.count(texts)
+        return sentence_vectors(self.inner, texts)
 
     def query_vector(self, text):
         return self.inner.query_vector(text)
@@ -586,10 +595,10 @@ def test_a_big_file_cut_short_keeps_the_part_it_wrote(settings, corpus, monkeypa
         for i in range(60)) + "\n", encoding="utf-8")
 
     class CutShort(CountingEmbeddings):
-        def passage_vectors(self, texts):
+        def count(self, texts):
             if self.texts >= 20:
                 raise KeyboardInterrupt
-            return super().passage_vectors(texts)
+            super().count(texts)
 
     store = open_store(settings)
     store.embeddings = CutShort(store.embeddings)

