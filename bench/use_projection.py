@@ -62,8 +62,8 @@ def main() -> None:
     axes = np.linalg.svd(raw - mean, full_matrices=False)[2][:use.DIM]
     kept = float((((raw - mean) @ axes.T) ** 2).sum() / ((raw - mean) ** 2).sum())
     np.savez(use.PROJECTION, mean=mean.astype(np.float32), axes=axes.astype(np.float32))
-    print(f"{len(texts)} texts encoded in {time.perf_counter() - start:.1f} s; "
-          f"{use.DIM} axes keep {kept:.1%} of their variance; wrote {use.PROJECTION.relative_to(ROOT)}")
+    print(f"{len(texts)} texts encoded in {time.perf_counter() - start:.1f} s; {use.DIM} axes "
+          f"keep {kept:.1%} of their variance; wrote {use.PROJECTION.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

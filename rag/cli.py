@@ -36,6 +36,8 @@ questions:
   Hebrew or Chinese, else English.
   With FreeDict's English-Arabic dictionary installed (apt-get install
   dict-freedict-eng-ara; SANAD_DICTIONARY), English words meet the Arabic words too.
+  English questions are also read by a second model (USE, bundled), opened from
+  SANAD_CACHE_DIR after its first use on a machine.
   SANAD_EMBEDDINGS=hashing-ngram-v1 matches spelling only: Arabic questions sharing words
   with the articles.
 

@@ -153,7 +153,7 @@ class _E5Mixin:
     sentence_name = f"{E5_NAME}+{use.NAME}"
     sentence_dimension = E5_DIM + use.DIM
 
-    def __init__(self, cache: "Path | None" = None):
+    def __init__(self, cache: Path | None = None):
         self.cache = cache  # where the second model's files are kept as read (use.model)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -178,7 +178,8 @@ class Settings:
     cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        for name in ("corpus_dir", "index_dir", "data_dir", "export_dir", "cache_dir"):  # a str given by a caller
+        for name in ("corpus_dir", "index_dir", "data_dir", "export_dir",
+                     "cache_dir"):  # a str given by a caller
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))

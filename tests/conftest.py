@@ -73,14 +73,12 @@ class CachedUSE:
     def __init__(self, inner):
         self.inner = inner
         self.cache: dict[str, object] = {}
-        self.calls = 0
 
     def encode(self, texts):
         import numpy as np
 
         todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if todo:
-            self.calls += len(todo)
             self.cache.update(zip(todo, self.inner.encode(todo)))
         return np.array([self.cache[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
 
@@ -125,7 +123,8 @@ def _no_network_and_clean_env(monkeypatch, tmp_path):
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SANAD_MODEL", "SANAD_EMBEDDINGS",
                  "SANAD_CHROMA_URL", "SANAD_INDEX_DIR", "SANAD_CORPUS_DIR", "SANAD_OFFLINE",
-                 "SANAD_RTL", "SANAD_TOP_K", "SANAD_DICTIONARY", "SANAD_CACHE_DIR", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING"):
+                 "SANAD_RTL", "SANAD_TOP_K", "SANAD_DICTIONARY", "SANAD_CACHE_DIR",
+                 "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SANAD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # never the home's
