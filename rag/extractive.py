@@ -4,8 +4,9 @@ A sentence scores by how much of the question's weight (BM25 idf of its stems) i
 passage cover, how close its vector and its passage's vector are to the question's (e5: by
 meaning, across languages), and whether it holds the kind of thing the question asks for
 (متى → a date, كم عدد → a count, not a percentage; `matching`); for questions not in Arabic,
-also by a metric for the two vectors fitted with the ranker (`Scorer.metric`, metrics.json).
-The vectors were stored at index time: nothing of the corpus is embedded here. A logistic
+also by a metric for the two vectors fitted with the ranker (`Scorer.metric`, metrics.json),
+and for English ones by a second model's cosine (`use`, `Scorer.use`), trained to align
+translations. The vectors were stored at index time: nothing of the corpus is embedded here. A logistic
 model turns the features into the probability that the sentence answers; below a calibrated
 threshold the answer says the corpus does not hold one. A scorer may instead refuse by a
 second model (`Scorer.answerability`) that reads the best-ranked sentence and the question as
@@ -129,7 +130,8 @@ def metric_of(name: str) -> np.ndarray:
 # Fitted by bench/fit_answerer.py (outputs in bench/fit_answerer.*.out.json; bench/README.md).
 # "lexical" serves the hashing embeddings (its cosine is n-gram likeness); "e5" Arabic
 # questions; "e5-crosslingual" questions in another language, where the stems of the question
-# cannot meet the Arabic text and only meaning can. The second-sentence rule of each:
+# cannot meet the Arabic text and only meaning can; "e5-english" and "e5-dictionary" English
+# questions, without the dictionary and with it. The second-sentence rule of each:
 # bench/fit_answerer.py --second (bench/fit_answerer.*.second.out.json).
 SCORERS = {
     "lexical": Scorer((1.555, 1.869, 0.731, -1.786, 0.95, 0.0, 0.0, 0.711, 1.46, 0.019, -0.104,
