@@ -200,6 +200,12 @@ def _cos(vector: np.ndarray | None, other: np.ndarray | None) -> float:
     return float(np.dot(vector, other))
 
 
+@functools.lru_cache(maxsize=4096)
+def _stems(text: str) -> frozenset[str]:
+    """A sentence's or passage's stems: the same passages come back question after question."""
+    return frozenset(tokenize(text))
+
+
 def sentence_features(query: Query, hits: list[Hit], retriever
                       ) -> list[tuple[_Candidate, list[float]]]:
     """Each answer-sized sentence of the hits with its feature vector (FEATURES order).
@@ -210,9 +216,9 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     scorer = scorer_for(query, retriever)
     crosslingual = scorer in [SCORERS[name] for name in CROSSLINGUAL]
     terms = translated_terms(query, retriever) if crosslingual else query_terms(query, retriever)
-    vocabulary = (lambda text: set(tokenize(text)))
+    vocabulary = _stems
     if crosslingual:  # names meet by skeleton; translated words (if any) by stem
-        vocabulary = ((lambda text: skeletons(text) | set(tokenize(text))) if query.translations
+        vocabulary = ((lambda text: skeletons(text) | _stems(text)) if query.translations
                       else skeletons)
     kind = query.kind
     qvec = query.vector
@@ -242,21 +248,18 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     best_cos = max(cosines, default=0.0)
     passage_cos = sorted((_cos(qvec, pvecs.get(h.passage.id)) for h in hits), reverse=True)
     margin = passage_cos[0] - passage_cos[1] if len(passage_cos) > 1 else 0.0
-    passage_cov = {h.passage.id: coverage(terms, vocabulary(h.passage.text)) for h in hits}
+    passage_words = {h.passage.id: vocabulary(h.passage.text) for h in hits}
+    words_of = {s.id: vocabulary(s.text) for _, _, sent, near in sentences for s in (sent, *near)}
+    terms = terms.within(set().union(*passage_words.values(), *words_of.values()))
+    passage_cov = {pid: coverage(terms, words) for pid, words in passage_words.items()}
     best_passage_cov = max((c for c, _ in passage_cov.values()), default=0.0)
-    words_of: dict[str, set[str]] = {}  # a sentence is also its neighbours' neighbour
-
-    def sentence_words(sent) -> set[str]:
-        if sent.id not in words_of:
-            words_of[sent.id] = vocabulary(sent.text)
-        return words_of[sent.id]
 
     out = []
     for (rank, hit, sent, near), cos, second in zip(sentences, cosines, meaning):
         p = hit.passage
         found = kind_found(kind, sent.text)
-        tokens = sentence_words(sent)
-        window = tokens.union(*(sentence_words(n) for n in near))
+        tokens = words_of[sent.id]
+        window = tokens.union(*(words_of[n.id] for n in near))
         cov, _ = coverage(terms, tokens)
         window_cov, window_missing = coverage(terms, window)
         feats = [cov, passage_cov[p.id][0], float(found),

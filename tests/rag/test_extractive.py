@@ -357,3 +357,22 @@ def test_every_metric_a_scorer_names_is_shipped_with_one_weight_per_dimension():
     for name in named:
         assert extractive.metric_of(name).shape == (384,)
         assert np.isfinite(extractive.metric_of(name)).all()
+
+
+def test_terms_prepared_for_a_vocabulary_match_as_before():
+    """`QueryTerms.within` works out once a question which stems meet each term; the credit
+    it gives must be what matching stem by stem gives: exact, a letter off (توكايف/توكاييف),
+    by root only (half), alternatives (an English word's translations), and a set of stems
+    from outside the vocabulary (matched the slow way)."""
+    from rag.analysis import tokenize
+    weights = {t: w for t, w in zip(tokenize("توكايف تطبيع سفير علاقات"), (3.0, 2.0, 1.5, 1.0))}
+    terms = matching.QueryTerms(weights, frozenset(), {tokenize("علاقات")[0]: (
+        tokenize("علاقات")[0], tokenize("صلات")[0])})
+    texts = ["زار توكاييف واشنطن", "طبعت الدولتان علاقاتهما", "الصلات بين البلدين",
+             "افتتحت السفارة", "لا شيء هنا"]
+    sets = [set(tokenize(t)) for t in texts]
+    prepared = terms.within(set().union(*sets))
+    for tokens in sets + [sets[0] | sets[1], set(tokenize("سفير جديد"))]:
+        assert matching.coverage(prepared, tokens) == matching.coverage(terms, tokens)
+    assert matching.coverage(prepared, sets[0])[0] > 0  # توكاييف meets توكايف
+    assert matching.coverage(prepared, sets[1])[0] > 0  # طبعت meets تطبيع by root
