@@ -18,6 +18,9 @@
              cosine among the sentence's tokens, averaged ("mean") or idf-weighted, and its
              gap to the best among the question's sentences (bench/e5_tokens.py); --dims N
              projects them on N principal axes and rounds the sentence's to int8
+  --drop     what a sentence lacks in meaning: the question embedded again without each of
+             its content words, and how much closer each sentence comes to it without the
+             word than with it (idf-weighted; the largest gain and the sum of the positive)
   --shape    what the sentence is like, whatever the question: its length, its novelty
              (the share of its stems the question lacks) and its offset in the file
   --question what the question is like, for the answerability model: its kind, in groups,
@@ -38,6 +41,7 @@ fit_answerer.py (--scorer e5 | e5-dictionary | e5-crosslingual).
     .venv/bin/python bench/try_features.py --product 0.1 0.3 1 --seeds 13 1 2 3 4 --scorer e5
     .venv/bin/python bench/try_features.py --tokens mean --scorer e5
     .venv/bin/python bench/try_features.py --shape --scorer e5
+    .venv/bin/python bench/try_features.py --drop --scorer e5
     .venv/bin/python bench/try_features.py --question --scorer e5
 """
 
@@ -282,6 +286,54 @@ def use(what: str, dims: int = 0):
     return features
 
 
+def drop():
+    """Which of the question's words a sentence lacks in meaning, not only in spelling: the
+    question embedded again without each of its content words in turn (`query: ` prefix, one
+    batch a question), and for each sentence how much closer it comes to the question
+    without that word than with it (a sentence that holds the word's meaning, in any words,
+    comes no closer). Features: the largest such gain, weighted by the word's idf share, and
+    the sum of the positive gains so weighted."""
+    cache = _cache("drop")
+    model = e5_model()
+
+    def variants(query, retriever):
+        text = query.text
+        if text not in cache:
+            ws = text.split()
+            out = []
+            for i, w in enumerate(ws):
+                stems = tokenize(w)
+                if not stems:
+                    continue
+                out.append((" ".join(ws[:i] + ws[i + 1:]), stems))
+            vecs = (np.asarray(model.query([t for t, _ in out]), dtype=np.float32)
+                    if out else np.zeros((0, 384), np.float32))
+            cache[text] = ([s for _, s in out], vecs)
+        stems, vecs = cache[text]
+        idf = np.array([max(retriever.bm25.idf(t) for t in s) for s in stems])
+        return idf / (idf.max() if len(idf) and idf.max() > 0 else 1.0), vecs
+
+    fit_answerer.extend_features(("drop_max", "drop_sum"))
+    inner = extractive.sentence_features
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        if query.vector is None or not out:
+            return [(c, f[:-1] + [0.0, 0.0] + f[-1:]) for c, f in out]
+        weights, vecs = variants(query, retriever)
+        rows = []
+        for c, f in out:
+            v = c.vector
+            if v is None or not len(vecs):
+                rows.append((c, f[:-1] + [0.0, 0.0] + f[-1:]))
+                continue
+            gain = (vecs @ v - float(query.vector @ v)) * weights
+            rows.append((c, f[:-1] + [float(gain.max()), float(np.clip(gain, 0, None).sum())]
+                         + f[-1:]))
+        return rows
+    return features
+
+
 def question():
     """What the question is like, the same for all its sentences (so only the answerability
     model can read it): its kind, in groups (a checkable kind, a person or a place, how or
@@ -426,14 +478,18 @@ def main() -> None:
     parser.add_argument("--shape", action="store_true")
     parser.add_argument("--question", action="store_true")
     parser.add_argument("--use", choices=("passage",))
+    parser.add_argument("--drop", action="store_true")
     args, rest = parser.parse_known_args()
     if (args.latent + bool(args.window) + (args.product is not None) + bool(args.tokens)
-            + args.shape + args.question + bool(args.use) != 1):
+            + args.shape + args.question + bool(args.use) + args.drop != 1):
         parser.error("choose one of --latent, --window, --product, --tokens, --shape, "
-                     "--question, --use")
+                     "--question, --use, --drop")
     if args.product is not None:  # fit_answerer.py computes the products
         fit_answerer.extend_features(fit_answerer.METRIC)
         name = "product"
+    elif args.drop:
+        extractive.sentence_features = drop()
+        name = "drop"
     elif args.shape:
         extractive.sentence_features = shape()
         name = "shape"
