@@ -249,7 +249,11 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     passage_cos = sorted((_cos(qvec, pvecs.get(h.passage.id)) for h in hits), reverse=True)
     margin = passage_cos[0] - passage_cos[1] if len(passage_cos) > 1 else 0.0
     passage_words = {h.passage.id: vocabulary(h.passage.text) for h in hits}
-    words_of = {s.id: vocabulary(s.text) for _, _, sent, near in sentences for s in (sent, *near)}
+    words_of: dict[str, frozenset[str] | set[str]] = {}  # a sentence is its neighbours' too
+    for _, _, sent, near in sentences:
+        for s in (sent, *near):
+            if s.id not in words_of:
+                words_of[s.id] = vocabulary(s.text)
     terms = terms.within(set().union(*passage_words.values(), *words_of.values()))
     passage_cov = {pid: coverage(terms, words) for pid, words in passage_words.items()}
     best_passage_cov = max((c for c, _ in passage_cov.values()), default=0.0)
