@@ -230,10 +230,14 @@ def sentence_features(query: Query, hits: list[Hit], retriever
             if sent.id not in seen:
                 seen.add(sent.id)
                 sentences.append((rank, hit, sent, sents[max(0, i - 1):i] + sents[i + 1:i + 2]))
+    words_of: dict[str, frozenset[str] | set[str]] = {}  # a sentence is its neighbours' too
+    for _, _, sent, near in sentences:
+        for s in (sent, *near):
+            if s.id not in words_of:
+                words_of[s.id] = vocabulary(s.text)
     svecs = pvecs = {}
     if qvec is not None and store is not None and sentences:
-        ids = {s.id for _, _, s, near in sentences for s in (s, *near)}
-        svecs = retriever.sentence_vectors(sorted(ids))
+        svecs = retriever.sentence_vectors(sorted(words_of))
         pvecs = store.vectors([h.passage.id for h in hits])
     d = len(qvec) if qvec is not None else 0
     seconds = {}  # sentence id -> its `use` vector, if stored
@@ -249,11 +253,6 @@ def sentence_features(query: Query, hits: list[Hit], retriever
     passage_cos = sorted((_cos(qvec, pvecs.get(h.passage.id)) for h in hits), reverse=True)
     margin = passage_cos[0] - passage_cos[1] if len(passage_cos) > 1 else 0.0
     passage_words = {h.passage.id: vocabulary(h.passage.text) for h in hits}
-    words_of: dict[str, frozenset[str] | set[str]] = {}  # a sentence is its neighbours' too
-    for _, _, sent, near in sentences:
-        for s in (sent, *near):
-            if s.id not in words_of:
-                words_of[s.id] = vocabulary(s.text)
     terms = terms.within(set().union(*passage_words.values(), *words_of.values()))
     passage_cov = {pid: coverage(terms, words) for pid, words in passage_words.items()}
     best_passage_cov = max((c for c, _ in passage_cov.values()), default=0.0)

@@ -120,7 +120,8 @@ def _root(stem: str) -> str:
 
 
 def _match(term: str, tokens: set[str], near: _Near | None = None) -> float:
-    if near is not None and tokens <= near.vocabulary:
+    """Credit for `term` in `tokens`; `near`, if given, must know every stem of `tokens`."""
+    if near is not None:
         same, rooted = near.stems[term]
         return 1.0 if not same.isdisjoint(tokens) else (
             ROOT_CREDIT if not rooted.isdisjoint(tokens) else 0.0)
@@ -171,10 +172,11 @@ def coverage(q: QueryTerms, tokens: set[str]) -> tuple[float, float]:
     """(share of the question's weight these tokens cover, weight of the heaviest term they
     miss relative to the heaviest term of the question)."""
     got = total = missing = 0.0
+    near = q.near if q.near is not None and tokens <= q.near.vocabulary else None
     for term, w in q.weights.items():
         alternatives = q.alternatives.get(term)
-        credit = (_match(term, tokens, q.near) if alternatives is None
-                  else max(_match(a, tokens, q.near) for a in alternatives))
+        credit = (_match(term, tokens, near) if alternatives is None
+                  else max(_match(a, tokens, near) for a in alternatives))
         if credit == 0.0 and term in q.optional:
             continue
         got += w * credit
