@@ -180,10 +180,16 @@ def fit_ranker(items, frozen: list[int], l2: float | np.ndarray = 1e-2) -> np.nd
 
 def fit_answerability(d: "Data", rank: np.ndarray, l2: float = 1e-3) -> np.ndarray:
     """Two-stage, stage two: does the question's best-ranked sentence answer it? A logistic
-    model over extractive.ANSWERABILITY, each question one row, weighted so that the groups
-    count as in the objective (answerable Wikipedia-style and paraphrased 0.4 each, on-topic
-    0.05 each, off-topic 0.1). An answerable question whose best sentence is wrong counts the
-    same answered or refused, so it is left out."""
+    model over extractive.ANSWERABILITY (`answerability_rows`)."""
+    x, y, sw = answerability_rows(d, rank)
+    return fit_logistic(x, y, l2, weights=sw, iterations=100)
+
+
+def answerability_rows(d: "Data", rank) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, labels, weights) of the answerability model: each question one row, weighted so
+    that the groups count as in the objective (answerable Wikipedia-style and paraphrased 0.4
+    each, on-topic 0.05 each, off-topic 0.1). An answerable question whose best sentence is
+    wrong counts the same answered or refused, so it is left out."""
     xs, ys, ws = [], [], []
     halves = 2 if d.para_pos else 1  # without paraphrased questions, Wikipedia-style weigh all
     groups = [(d.pos, True, PRIOR[0] / halves), (d.para_pos, True, PRIOR[0] / 2),
@@ -203,8 +209,29 @@ def fit_answerability(d: "Data", rank: np.ndarray, l2: float = 1e-3) -> np.ndarr
         ys += [float(answerable)] * len(rows)
         ws += [weight / max(1, len(rows))] * len(rows)
     x, y, sw = np.array(xs), np.array(ys), np.array(ws)
-    sw *= len(x) / sw.sum()
-    return fit_logistic(x, y, l2, weights=sw, iterations=100)
+    return x, y, sw * len(x) / sw.sum()
+
+
+def crossfitted(train: "Data", fit) -> dict[int, object]:
+    """For a fit that makes features (a metric, a bilinear match), what each training
+    question's features should come from: `fit` on the training rows (answerable ones,
+    `Data.rows`) without its fifth of them, so that it is judged as a held-out question is.
+    Keyed by id() of each feature matrix: a question's answerable, on-topic and off-topic
+    matrices share its fold; on-topic paraphrased ones were never fitted on, and any fold's
+    fit is fair to them."""
+    own: dict[int, object] = {}
+    wiki = len(train.pos)
+    for j in range(5):
+        fitted = fit([x for i, x in enumerate(train.rows()) if i % 5 != j])
+        for i in range(j, wiki, 5):
+            for f in (train.pos[i][0], train.on[i], train.off[i]):
+                own[id(f)] = fitted
+        for i, (f, _) in enumerate(train.para_pos):  # rows() = pos + para_pos
+            if (wiki + i) % 5 == j:
+                own[id(f)] = fitted
+        for f in train.para_on[j::5]:
+            own[id(f)] = fitted
+    return own
 
 
 # --metric: one feature per dimension of the vectors, the question's times the sentence's, so

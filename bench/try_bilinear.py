@@ -162,20 +162,10 @@ def main() -> None:
 
     def prepare(rank, ridge):
         def learn(train):
-            fitted = fit_bilinear(train.rows(), s_cols, q_cols, rank, ridge)
-            own: dict[int, tuple] = {}  # a training question's from a fit without it
-            wiki = len(train.pos)
-            for j in range(5):
-                inner = fit_bilinear([x for i, x in enumerate(train.rows()) if i % 5 != j],
-                                     s_cols, q_cols, rank, ridge)
-                for i in range(j, wiki, 5):
-                    for f in (train.pos[i][0], train.on[i], train.off[i]):
-                        own[id(f)] = inner
-                for i, (f, _) in enumerate(train.para_pos):
-                    if (wiki + i) % 5 == j:
-                        own[id(f)] = inner
-                for f in train.para_on[j::5]:
-                    own[id(f)] = inner
+            def fit(rows):
+                return fit_bilinear(rows, s_cols, q_cols, rank, ridge)
+            fitted = fit(train.rows())
+            own = fit_answerer.crossfitted(train, fit)  # a training question's: fit without it
 
             def derive(f):
                 if not len(f):

@@ -390,18 +390,7 @@ def product_cv(scorer: str, ridges: list[float],
             v = fit(train.rows())
             # With --crossfit, each training question's two features come from a metric fitted
             # without it (inner 5 folds), as a held-out question's do.
-            own: dict[int, np.ndarray] = {}
-            for j in range(5 if crossfit else 0):
-                vj = fit([x for i, x in enumerate(train.rows()) if i % 5 != j])
-                wiki = len(train.pos)
-                for i in range(j, wiki, 5):
-                    for f in (train.pos[i][0], train.on[i], train.off[i]):
-                        own[id(f)] = vj
-                for i, (f, _) in enumerate(train.para_pos):  # rows() = pos + para_pos
-                    if (wiki + i) % 5 == j:
-                        own[id(f)] = vj
-                for f in train.para_on[j::5]:  # never fitted on: any fold's metric is fair
-                    own[id(f)] = vj
+            own = fit_answerer.crossfitted(train, fit) if crossfit else {}
 
             def derive(f):
                 w = own.get(id(f), v)

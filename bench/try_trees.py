@@ -63,29 +63,6 @@ def _answerability_features(features, weights, adapted=None):
                        row[col("sentence_cos")] - row[col("sentence_cos_gap")], 1.0]
 
 
-def _answerability_rows(d, rank):
-    """fit_answerability's rows, labels and weights (the objective's groups)."""
-    xs, ys, ws = [], [], []
-    halves = 2 if d.para_pos else 1
-    for items, answerable, weight in ((d.pos, True, fa.PRIOR[0] / halves),
-                                      (d.para_pos, True, fa.PRIOR[0] / 2),
-                                      (d.on, False, fa.PRIOR[1] / halves),
-                                      (d.para_on, False, fa.PRIOR[1] / 2),
-                                      (d.off, False, fa.PRIOR[2])):
-        rows = []
-        for item in items:
-            f, lab = item if answerable else (item, None)
-            if len(f):
-                best, row = _answerability_features(f, rank)
-                if not answerable or lab[best] > 0:
-                    rows.append(row)
-        xs += rows
-        ys += [float(answerable)] * len(rows)
-        ws += [weight / max(1, len(rows))] * len(rows)
-    sw = np.array(ws)
-    return np.array(xs), np.array(ys), sw * len(sw) / sw.sum()
-
-
 def main() -> None:
     from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 
@@ -120,7 +97,7 @@ def main() -> None:
                 rank = _Logits(make_rank().fit(x, y, sample_weight=sw * len(sw) / sw.sum()))
             if make_able is None:
                 return rank, fa.fit_answerability(d, rank)
-            x, y, sw = _answerability_rows(d, rank)
+            x, y, sw = fa.answerability_rows(d, rank)
             return rank, _Logits(make_able().fit(x, y, sample_weight=sw))
         return fit
 
