@@ -34,10 +34,9 @@ question weighted as the objective weighs them; the single-stage fit never sees 
 unanswerable question, so its probabilities say little about refusing one.
 Each is also judged by 5-fold cross-validation (the 20% holds about 110 paraphrased pairs),
 averaged over three fold seeds (FOLD_SEEDS); the best by that mean, if a point or more above
-the weights in place, is kept, and its refusal
-threshold set by the same objective on all questions. The weights in place are judged in the
-folds as their own form refitted on the training folds (`in_place_form`): their fitted values
-have seen every fold's questions.
+the weights in place, is kept, and its refusal threshold set by the same objective on all
+questions. The weights in place are judged in the folds as their own form refitted on the
+training folds (`in_place_form`): their fitted values have seen every fold's questions.
 Copy the printed weights, answerability weights and threshold into rag/extractive.py
 (SCORERS).
 
@@ -652,9 +651,8 @@ def second_sentence(args, data) -> dict:
     rule's cut is fitted on the training side (the 80% split; in 5-fold CV the other folds)
     from its cuts (RATIOS or ODDS), and also judged at the cut in place; each ratio is judged
     fixed too. Kept: the best 5-fold mean over FOLD_SEEDS (ties to the earlier listed: one
-    sentence only,
-    then the rules at the cut in place), the rule in place unless beaten by half a point
-    or more."""
+    sentence only, then the rules at the cut in place), the rule in place unless beaten by
+    half a point or more."""
     scorer = extractive.SCORERS[args.scorer]
     pos, para_pos, pos_meta, para_meta = data[0], data[3], data[5], data[6]
     groups = []
