@@ -285,13 +285,22 @@ def save_metric(name: str, weights: np.ndarray) -> str:
 
 def features(retriever, question: str, k: int, gold: str | None, frozen: list[int]):  # noqa
     """(features with gold among the hits, features with gold held out, candidates)."""
-    metric = metric_columns()
     query = retriever.query(question)
+    return feature_matrices(retriever, query, hit_lists(retriever, query, k, gold), frozen)
+
+
+def hit_lists(retriever, query, k: int, gold: str | None) -> tuple[list, list]:
+    """The top k hits, and the top k with the gold paragraph held out."""
     hits = retriever.search(query, k + 6)
-    with_gold = hits[:k]
-    without = [h for h in hits if h.passage.source != gold][:k]
+    return hits[:k], [h for h in hits if h.passage.source != gold][:k]
+
+
+def feature_matrices(retriever, query, hit_lists, frozen: list[int]):
+    """(features, candidates) of the question over each list of hits: a row of FEATURES per
+    candidate sentence (with the metric's products, if FEATURES has them), `frozen` zeroed."""
+    metric = metric_columns()
     out = []
-    for chosen in (with_gold, without):
+    for chosen in hit_lists:
         cands = extractive.sentence_features(query, chosen, retriever)
         f = np.array([fs for _, fs in cands], dtype=float).reshape(
             -1, len(extractive.FEATURES) - len(metric))

@@ -517,6 +517,11 @@ def across(scorer: str, ridge: float) -> None:
                   round(float(refused), 3), flush=True)
 
 
+# The modes that take no value: flag -> the wrapper of extractive.sentence_features it tries.
+PLAIN = {"shape": shape, "question": question, "drop": drop, "missing": missing,
+         "as-query": as_query}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latent", action="store_true")
@@ -530,36 +535,21 @@ def main() -> None:
     parser.add_argument("--crossfit", action="store_true")
     parser.add_argument("--tokens", choices=("mean", "idf"))
     parser.add_argument("--dims", type=int, default=0)
-    parser.add_argument("--shape", action="store_true")
-    parser.add_argument("--question", action="store_true")
     parser.add_argument("--use", choices=("passage",))
-    parser.add_argument("--drop", action="store_true")
-    parser.add_argument("--missing", action="store_true")
-    parser.add_argument("--as-query", action="store_true")
+    for flag in PLAIN:
+        parser.add_argument(f"--{flag}", action="store_true")
     args, rest = parser.parse_known_args()
+    plain = [flag for flag in PLAIN if getattr(args, flag.replace("-", "_"))]
     if (args.latent + bool(args.window) + (args.product is not None) + bool(args.tokens)
-            + args.shape + args.question + bool(args.use) + args.drop + args.missing
-            + args.as_query != 1):
-        parser.error("choose one of --latent, --window, --product, --tokens, --shape, "
-                     "--question, --use, --drop, --missing, --as-query")
+            + bool(args.use) + len(plain) != 1):
+        parser.error("choose one of --latent, --window, --product, --tokens, --use, "
+                     + ", ".join(f"--{flag}" for flag in PLAIN))
     if args.product is not None:  # fit_answerer.py computes the products
         fit_answerer.extend_features(fit_answerer.METRIC)
         name = "product"
-    elif args.drop:
-        extractive.sentence_features = drop()
-        name = "drop"
-    elif args.as_query:
-        extractive.sentence_features = as_query()
-        name = "as-query"
-    elif args.missing:
-        extractive.sentence_features = missing()
-        name = "missing"
-    elif args.shape:
-        extractive.sentence_features = shape()
-        name = "shape"
-    elif args.question:
-        extractive.sentence_features = question()
-        name = "question"
+    elif plain:
+        name = plain[0]
+        extractive.sentence_features = PLAIN[name]()
     elif args.use:
         extractive.sentence_features = use(args.use, args.dims)
         name = f"use-{args.use}" + (f"-d{args.dims}" if args.dims else "")

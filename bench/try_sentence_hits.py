@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import fit_answerer  # noqa: E402
-from rag import extractive  # noqa: E402
 from rag.chunking import passage_sentences  # noqa: E402
 from rag.embeddings import E5_DIM  # noqa: E402
 from rag.types import Hit  # noqa: E402
@@ -62,26 +61,20 @@ class _Sentences:
 
 def with_sentence_hits(n: int):
     """fit_answerer.features with each list of hits followed by the passages of the question's
-    `n` nearest sentences (`_Sentences.passages`). Scorers without a metric only."""
+    `n` nearest sentences (`_Sentences.passages`)."""
     indexes = {}
 
     def features(retriever, question, k, gold, frozen):
-        if fit_answerer.metric_columns():
-            sys.exit("try_sentence_hits.py: run it without --metric")
         index = indexes.setdefault(id(retriever), _Sentences(retriever))
         query = retriever.query(question)
-        hits = retriever.search(query, k + 6)
-        out = []
-        for chosen, held_out in ((hits[:k], None),
-                                 ([h for h in hits if h.passage.source != gold][:k], gold)):
+        lists = []
+        for chosen, held_out in zip(fit_answerer.hit_lists(retriever, query, k, gold),
+                                    (None, gold)):
             if query.vector is not None:
                 more = index.passages(query.vector, n, {h.passage.id for h in chosen}, held_out)
                 chosen = chosen + [Hit(p, 0.0) for p in more]
-            cands = extractive.sentence_features(query, chosen, retriever)
-            f = np.array([fs for _, fs in cands], dtype=float).reshape(-1, len(extractive.FEATURES))
-            f[:, frozen] = 0.0
-            out.append((f, [c for c, _ in cands]))
-        return out
+            lists.append(chosen)
+        return fit_answerer.feature_matrices(retriever, query, lists, frozen)
     return features
 
 
