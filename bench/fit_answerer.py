@@ -350,14 +350,21 @@ ENGLISH_FILES = ("arcd_train_en.jsonl", "tydi_dev_en.jsonl")
 NEWS_FILE = "news_written.json"
 
 
+def news_stories() -> list[dict]:
+    """The stories of NEWS_FILE ([] without it)."""
+    path = ROOT / "bench" / NEWS_FILE
+    return json.loads(path.read_text(encoding="utf-8"))["stories"] if path.exists() else []
+
+
 def news_set(embedding: str):
     """(retriever, questions) of the written news stories (NEWS_FILE): their articles made a
-    SQuAD file under WORK (each article one "paragraph") and indexed as the other sets are;
-    each question with "sources" as the index names them. (None, []) without the file."""
-    path = ROOT / "bench" / NEWS_FILE
-    if not path.exists():
+    SQuAD file under WORK (each article one "paragraph"; a story's questions ride on its first
+    article only because a SQuAD file must hold some, and are read from the stories) and
+    indexed as the other sets are; each question with "sources" as the index names them.
+    (None, []) without the file."""
+    stories = news_stories()
+    if not stories:
         return None, []
-    stories = json.loads(path.read_text(encoding="utf-8"))["stories"]
     squad = {"data": [{"title": s["story"], "paragraphs": [
         {"context": a["text"], "qas": [{"id": q["id"], "question": q["question"], "answers": []}
                                        for q in (s["questions"] if i == 0 else [])]}
@@ -562,6 +569,14 @@ def crossvalidated_seeds(data, fit, prepare=None) -> tuple[float, list[float]]:
     return round(float(np.mean(each)), 4), each
 
 
+def fold_parts(n: int, seed: int, folds: int = 5) -> list[list[int]]:
+    """range(n) shuffled by `seed` and dealt into `folds` parts, each sorted: the folds of
+    `crossvalidated`, `second_sentence` and `news_judged` alike."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return [sorted(order[i::folds]) for i in range(folds)]
+
+
 def crossvalidated(data, fit, folds: int = 5, seed: int = 13, prepare=None) -> float:
     """Mean held-out expected accuracy over `folds` folds (threshold from the other folds):
     the 20% split holds about 110 paraphrased questions of each kind, and one of them moves its
@@ -569,9 +584,7 @@ def crossvalidated(data, fit, folds: int = 5, seed: int = 13, prepare=None) -> f
     derives every question's features from what the training folds alone taught it
     (bench/try_features.py)."""
     def parts(n):
-        order = list(range(n))
-        random.Random(seed).shuffle(order)
-        return [sorted(order[i::folds]) for i in range(folds)]
+        return fold_parts(n, seed, folds)
     # answerable and on-topic paraphrased questions are folded apart: some pairs lost their
     # on-topic question (another paragraph of the set answers it)
     wiki, para, para_on = parts(len(data[0])), parts(len(data[3])), parts(len(data[4]))
@@ -759,10 +772,8 @@ def second_sentence(args, data) -> dict:
     for r in range(len(RATIOS)):
         candidates.setdefault(f"ratio@{RATIOS[r]}", ("ratio", r))
 
-    def parts_of(n, seed, folds=5):
-        order = list(range(n))
-        random.Random(seed).shuffle(order)
-        return [set(order[i::folds]) for i in range(folds)]
+    def parts_of(n, seed):
+        return [set(part) for part in fold_parts(n, seed)]
 
     # Questions are split as in `main` and `crossvalidated` (by question, before refusals).
     index = [{id(it): i for i, it in enumerate(items)} for items in (pos, para_pos)]
@@ -812,11 +823,7 @@ def second_sentence(args, data) -> dict:
 def news_counts() -> tuple[int, int]:
     """(answerable, unanswerable) questions of NEWS_FILE: the last of `collect`'s paraphrased
     ones of each kind."""
-    path = ROOT / "bench" / NEWS_FILE
-    if not path.exists():
-        return 0, 0
-    qs = [q for s in json.loads(path.read_text(encoding="utf-8"))["stories"]
-          for q in s["questions"]]
+    qs = [q for s in news_stories() for q in s["questions"]]
     return sum(q["answerable"] for q in qs), sum(not q["answerable"] for q in qs)
 
 
@@ -831,7 +838,6 @@ def news_judged(data, current, threshold, form_data, form_fit) -> dict | None:
     if not n_pos:
         return None
     n_para, n_para_on = len(data[3]), len(data[4])
-    news_pos, news_on = range(n_para - n_pos, n_para), range(n_para_on - n_on, n_para_on)
     mix = np.array([PRIOR[0], PRIOR[1]]) / (PRIOR[0] + PRIOR[1])
 
     def rates(w, d, t):
@@ -839,12 +845,11 @@ def news_judged(data, current, threshold, form_data, form_fit) -> dict | None:
         r = np.array([_answered(w, d.para_pos, t, True)[0], _refused(w, d.para_on, t)[0]])
         return np.r_[r, r @ mix]
     out = {"in_place": [], "refit": []}
-    for seed in FOLD_SEEDS:
-        pos_order, on_order = list(news_pos), list(news_on)
-        random.Random(seed).shuffle(pos_order)
-        random.Random(seed).shuffle(on_order)
-        for i in range(5):
-            held_pos, held_on = sorted(pos_order[i::5]), sorted(on_order[i::5])
+    for seed in FOLD_SEEDS:  # the news questions are the last of each list
+        pos_parts, on_parts = fold_parts(n_pos, seed), fold_parts(n_on, seed)
+        for pos_part, on_part in zip(pos_parts, on_parts):
+            held_pos = [n_para - n_pos + j for j in pos_part]
+            held_on = [n_para_on - n_on + j for j in on_part]
             train = Data(form_data, range(len(data[0])),
                          sorted(set(range(n_para)) - set(held_pos)),
                          sorted(set(range(n_para_on)) - set(held_on)))
