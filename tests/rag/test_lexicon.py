@@ -79,6 +79,19 @@ def test_a_two_word_headword_is_one_term_and_question_words_are_none(dictionary)
     assert dictionary.translate("Where is it? What was Kazakhstan") == []  # nothing known
 
 
+def test_a_headword_written_twice_gives_both_entries_in_the_file_s_order(tmp_path):
+    """dictd lists a word once per entry, and in either case ("Open", "open"): every entry of
+    the word is read, as the index orders them."""
+    body = "Open /x/\nافتح\nopen /y/\nمفتوح\n".encode()
+    first = len("Open /x/\nافتح\n".encode())
+    index = tmp_path / "twice.index"
+    index.write_text(f"00-database-info\tA\tB\nOpen\tA\t{_b64(first)}\n"
+                     f"open\t{_b64(first)}\t{_b64(len(body) - first)}\n", encoding="utf-8")
+    index.with_suffix(".dict").write_bytes(body)
+    assert Lexicon(index).translate("open") == [tuple(tokenize("افتح")) + tuple(tokenize("مفتوح"))]
+    assert Lexicon(index).translate("opened") == [tuple(tokenize("افتح")) + tuple(tokenize("مفتوح"))]
+
+
 def test_the_setting_names_the_dictionary_or_turns_it_off(tmp_path, monkeypatch):
     index = write_dictd(tmp_path)
     assert Lexicon.find("off") is None

