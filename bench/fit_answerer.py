@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import pickle
 import random
@@ -395,15 +396,34 @@ def collect(args, frozen):
     """Features of every question: (answerable with gold, on-topic without, off-topic,
     paraphrased answerable, paraphrased on-topic), each a list of feature matrices (with
     labels for the answerable), then the answerable ones' candidate origins (`_origins`);
-    cached under bench/.work/."""
+    the news stories' questions last in the paraphrased lists. Cached under bench/.work/ in
+    two parts: the SQuAD sets' questions, and the news stories' (named by a digest of
+    NEWS_FILE, so that new stories cost only their own questions)."""
     metric = "-metric" if metric_columns() else ""
-    news = "-news" if (ROOT / "bench" / NEWS_FILE).exists() else ""
-    cache = WORK / f"fit-{args.scorer}-k{args.k}{metric}{news}.pkl"  # of the current code
-    if cache.exists() and not args.refresh:
-        data = pickle.loads(cache.read_bytes())
-        if len(data) == 7:
-            return data
+    stem = f"fit-{args.scorer}-k{args.k}{metric}"  # of the current code
     embedding = "hashing-ngram-v1" if args.scorer == "lexical" else "e5-small-q4"
+    squad = _cached(WORK / f"{stem}-squad.pkl", args.refresh,
+                    lambda: squad_features(args, frozen, embedding))
+    path = ROOT / "bench" / NEWS_FILE
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "none"
+    news = _cached(WORK / f"{stem}-news-{digest}.pkl", args.refresh,
+                   lambda: news_features(args, frozen, embedding))
+    pos, on, off, para_pos, para_on, pos_meta, para_meta = squad
+    return (pos, on, off, para_pos + news[0], para_on + news[1], pos_meta, para_meta + news[2])
+
+
+def _cached(path: Path, refresh: bool, make):
+    """`make()`, kept in `path` (read from it unless `refresh`)."""
+    if path.exists() and not refresh:
+        return pickle.loads(path.read_bytes())
+    data = make()
+    path.write_bytes(pickle.dumps(data))
+    return data
+
+
+def squad_features(args, frozen, embedding: str):
+    """`collect`'s tuple for ARCD-train's and TyDi's questions and the paraphrased pairs
+    written on their paragraphs."""
     arcd, arcd_qs, _ = squad_retriever(ARCD_TRAIN, embedding)
     tydi, tydi_qs, tydi_docs = squad_retriever(TYDI, embedding)
     if args.scorer == "e5-dictionary" and arcd.lexicon is None:
@@ -430,15 +450,26 @@ def collect(args, frozen):
     # Questions in a person's own words (PARAPHRASE_FILES, written for this on all 231
     # ARCD-train paragraphs and on TyDi paragraphs): answerable ones, and on-topic ones their
     # paragraph does not answer, each asked of its paragraph's own set.
-    # And the written news stories' questions (in a person's own words too), asked of the
-    # news index; in English for the English scorers. Each: (index, question, gold, line).
     own_words = [(tydi if q["gold"] in tydi_docs else arcd, q["question"], q["gold"], q)
                  for q in paraphrased]
+    para_pos, para_on, para_meta = own_words_features(args, frozen, own_words)
+    return (pos, on, off, para_pos, para_on, pos_meta, para_meta)
+
+
+def news_features(args, frozen, embedding: str):
+    """(answerable, on-topic, origins) of the written news stories' questions (in a person's
+    own words too), asked of the news index; in English for the English scorers."""
     news, news_qs = news_set(embedding)
     if news is not None and args.scorer != "e5-dictionary":
         news.lexicon = None
-    own_words += [(news, q["question_en"] if args.scorer in ENGLISH else q["question"],
-                   q["sources"], q) for q in news_qs]
+    return own_words_features(args, frozen, [
+        (news, q["question_en"] if args.scorer in ENGLISH else q["question"], q["sources"], q)
+        for q in news_qs])
+
+
+def own_words_features(args, frozen, own_words) -> tuple[list, list, list]:
+    """(answerable, on-topic, origins) of questions asked in a person's own words, each
+    (index, question, gold, line)."""
     para_pos, para_on, para_meta = [], [], []
     for own, question, gold, q in own_words:
         (f, cands), _ = features(own, question, args.k, None, frozen)
@@ -449,9 +480,7 @@ def collect(args, frozen):
             para_meta.append(_origins(cands, gold))
         else:
             para_on.append(f)
-    data = (pos, on, off, para_pos, para_on, pos_meta, para_meta)
-    cache.write_bytes(pickle.dumps(data))
-    return data
+    return para_pos, para_on, para_meta
 
 
 def kind_checked(data, scorer):
