@@ -115,7 +115,7 @@ def test_the_sorted_tokenizer_table_answers_as_the_dict_it_replaces():
         table[piece] = pid + 1
     sorted_table = use._Prefixes(table)
     asked = {w[i:j] for w in ("abcd", "bcda", "xyzab", "cab", "zzz") for i in range(len(w))
-             for j in range(i + 1, len(w) + 1)}
+             for j in range(i, len(w) + 1)}  # the empty text too
     assert {t: sorted_table.get(t) for t in asked} == {t: table.get(t) for t in asked}
     assert [use._Pieces(sorted_table)[i] for i in range(len(pieces))] == pieces
 
