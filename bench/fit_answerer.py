@@ -7,10 +7,11 @@ Questions, for the scorer of rag/extractive.py named by --scorer:
   this: an answerable paraphrase sharing few words with its paragraph, and an on-topic
   question the paragraph does not answer), since Wikipedia-style questions copy the
   article's words and people mostly do not;
-- plus, for every scorer (in English for the English ones), the questions of 60 news stories
-  written for this (bench/news_written.json, NEWS_FILE: three articles an event, answerable
-  questions in a person's own words and on-topic ones no article answers), asked of one index
-  over all their articles: the corpus is news, not Wikipedia;
+- plus, for every scorer (in English for the English ones), the questions of the news stories
+  written for this (bench/news_written.json, NEWS_FILE; 160 stories since the tenth session:
+  three articles an event, answerable questions in a person's own words and on-topic ones no
+  article answers), asked of one index over all their articles: the corpus is news, not
+  Wikipedia;
 - "e5-crosslingual": English translations of 671 ARCD-train questions over all its articles
   (bench/arcd_train_en.jsonl, translated for this purpose, as a person would ask them), and,
   in the same file and bench/tydi_dev_en.jsonl (lines with "gold", "answers" and
@@ -856,6 +857,24 @@ def news_counts() -> tuple[int, int]:
     return sum(q["answerable"] for q in qs), sum(not q["answerable"] for q in qs)
 
 
+def news_rates(w, d, t: float) -> np.ndarray:
+    """(answered rightly, on-topic refused, the two mixed as PRIOR mixes them, 0.8 / 0.1
+    scaled to one) of the paraphrased questions of `d` under weights `w` and threshold `t`."""
+    mix = np.array([PRIOR[0], PRIOR[1]]) / (PRIOR[0] + PRIOR[1])
+    t = np.array([t])
+    r = np.array([_answered(w, d.para_pos, t, True)[0], _refused(w, d.para_on, t)[0]])
+    return np.r_[r, r @ mix]
+
+
+def weights_in_place(scorer):
+    """The scorer's weights as the fits' candidates are: the ranker's, with the answerability
+    model's beside them if it has one."""
+    current = np.array(scorer.weights, dtype=float)
+    if scorer.answerability is not None:
+        current = (current, np.array(scorer.answerability, dtype=float))
+    return current
+
+
 def news_judged(data, current, threshold, form_data, form_fit) -> dict | None:
     """The news questions alone, which weights fitted before they were written never saw
     (weights fitted with them are flattered here, as `in_place_form` says): the share answered
@@ -867,12 +886,6 @@ def news_judged(data, current, threshold, form_data, form_fit) -> dict | None:
     if not n_pos:
         return None
     n_para, n_para_on = len(data[3]), len(data[4])
-    mix = np.array([PRIOR[0], PRIOR[1]]) / (PRIOR[0] + PRIOR[1])
-
-    def rates(w, d, t):
-        t = np.array([t])
-        r = np.array([_answered(w, d.para_pos, t, True)[0], _refused(w, d.para_on, t)[0]])
-        return np.r_[r, r @ mix]
     out = {"in_place": [], "refit": []}
     for seed in FOLD_SEEDS:  # the news questions are the last of each list
         pos_parts, on_parts = fold_parts(n_pos, seed), fold_parts(n_on, seed)
@@ -883,9 +896,10 @@ def news_judged(data, current, threshold, form_data, form_fit) -> dict | None:
                          sorted(set(range(n_para)) - set(held_pos)),
                          sorted(set(range(n_para_on)) - set(held_on)))
             w = form_fit(train)
-            out["refit"].append(rates(w, Data(form_data, [], held_pos, held_on),
-                                      expected(w, train)[1]))
-            out["in_place"].append(rates(current, Data(data, [], held_pos, held_on), threshold))
+            out["refit"].append(news_rates(w, Data(form_data, [], held_pos, held_on),
+                                           expected(w, train)[1]))
+            out["in_place"].append(news_rates(current, Data(data, [], held_pos, held_on),
+                                              threshold))
     return {k: dict(zip(("answered_correctly", "refused_on_topic", "mixed"),
                         np.round(np.mean(v, axis=0), 4).tolist())) for k, v in out.items()}
 
@@ -920,9 +934,7 @@ def main() -> None:
     train, test = Data(data, train_i, ptrain, otrain), Data(data, test_i, ptest, otest)
     every = Data(data, range(len(data[0])), range(len(data[3])), range(len(data[4])))
     scorer = extractive.SCORERS[args.scorer]
-    current = np.array(scorer.weights, dtype=float)
-    if scorer.answerability is not None:
-        current = (current, np.array(scorer.answerability, dtype=float))
+    current = weights_in_place(scorer)
     metric = metric_columns()
     if metric:  # the ranker's 384 more weights: the single-stage fits would take hours
         l2 = metric_ridge(args.metric)

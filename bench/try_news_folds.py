@@ -41,19 +41,10 @@ def setup(scorer_name: str, metric: bool, extra_on=()):
     data = fa.kind_checked((pos, on, off, pp, po + extra, pm, pmeta),
                            extractive.SCORERS[scorer_name])
     scorer = extractive.SCORERS[scorer_name]
-    current = np.array(scorer.weights, dtype=float)
-    if scorer.answerability is not None:
-        current = (current, np.array(scorer.answerability, dtype=float))
+    current = fa.weights_in_place(scorer)
     form_data, form_fit = fa.in_place_form(data, scorer, frozen,
                                            fa.metric_ridge(args.metric) if metric else 1e-2)
     return args, data, scorer, current, form_data, form_fit, len(extra)
-
-
-def rates(w, d, t):
-    mix = np.array([fa.PRIOR[0], fa.PRIOR[1]]) / (fa.PRIOR[0] + fa.PRIOR[1])
-    t = np.array([t])
-    r = np.array([fa._answered(w, d.para_pos, t, True)[0], fa._refused(w, d.para_on, t)[0]])
-    return np.r_[r, r @ mix]
 
 
 def story_of_questions():
@@ -80,14 +71,15 @@ def new_stories(scorer_name: str, metric: bool) -> dict:
                             sorted(set(range(n_para)) - set(held_pos)),
                             sorted(set(range(n_on)) - set(held_on)))
             w = form_fit(train)
-            out["refit"].append(rates(w, held, fa.expected(w, train)[1]))
-            out["in_place"].append(rates(current, fa.Data(data, [], held_pos, held_on),
-                                         scorer.threshold))
+            out["refit"].append(fa.news_rates(w, held, fa.expected(w, train)[1]))
+            out["in_place"].append(fa.news_rates(
+                current, fa.Data(data, [], held_pos, held_on), scorer.threshold))
             if seed == fa.FOLD_SEEDS[0]:
-                bare = fa.Data(form_data, range(len(data[0])), sorted(set(range(n_para)) - news_pos),
+                bare = fa.Data(form_data, range(len(data[0])),
+                               sorted(set(range(n_para)) - news_pos),
                                sorted(set(range(n_on)) - news_on))
                 w0 = form_fit(bare)
-                out["refit_no_news"].append(rates(w0, held, fa.expected(w0, bare)[1]))
+                out["refit_no_news"].append(fa.news_rates(w0, held, fa.expected(w0, bare)[1]))
     return {k: np.round(np.mean(v, axis=0), 4).tolist() for k, v in out.items()}
 
 
@@ -134,11 +126,12 @@ def variants(scorer_name: str, metric: bool) -> dict:
             held_var = [var0 + j for j, si in enumerate(vstory) if si in part]
             base = sorted(set(range(n_para)) - set(held_pos))
             kept_on = set(range(n_on_all)) - set(held_on)
-            for name, on_train in (("without", kept_on - all_var), ("with", kept_on - set(held_var))):
+            for name, on_train in (("without", kept_on - all_var),
+                                   ("with", kept_on - set(held_var))):
                 train = fa.Data(form_data, range(len(data[0])), base, sorted(on_train))
                 w = form_fit(train)
-                out[name].append(rates(w, fa.Data(form_data, [], held_pos, held_on),
-                                       fa.expected(w, train)[1]))
+                out[name].append(fa.news_rates(w, fa.Data(form_data, [], held_pos, held_on),
+                                               fa.expected(w, train)[1]))
     return {"variants": n_var, **{k: np.round(np.mean(v, axis=0), 4).tolist()
                                   for k, v in out.items()}}
 
