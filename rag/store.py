@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from .chroma_import import unchecked
 from .chunking import Sentence
 from .embeddings import sentence_space
 from .errors import (EmbeddingMismatchError, IndexDamagedError, IndexMissingError,
@@ -59,6 +60,11 @@ def index_exists(settings) -> bool:
 
 
 def _client(settings):
+    with unchecked():
+        return _started_client(settings)
+
+
+def _started_client(settings):
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     import chromadb
     from chromadb.config import Settings as ChromaSettings
