@@ -54,6 +54,11 @@ _TIME_OF_DAY = re.compile(
 _NUMBER_WORD = re.compile(r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?(?:واحد|اثن\w*|ثلاث|اربع|خمس|ست|سبع|"
                           r"ثمان|تسع|عشر|عشرات|مايه|ميه|مييات|الف|الاف|مليون|ملايين|مليار|"
                           r"مليارات)(?:ه|ي|يه|ين|ون|ات)?(?!\w)")
+# Ordinals name a place in a series, not a count: "الحادي عشر" (a date's day), "القرن التاسع
+# عشر", "القرن العشرين", "القرن 19" (normalised text).
+_ORDINAL = re.compile(r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?(?:حادي|ثاني|ثالث|رابع|خامس|سادس|سابع|"
+                      r"ثامن|تاسع)(?:ه)? (?:ال)?عشر(?:ه)?(?!\w)|"
+                      r"قرن (?:ال\w+|\d+)(?: (?:ال)?عشر(?:ه)?(?!\w))?")
 _PERCENT_WORD = r"(?:بالمايه|بالميه|في المايه|في الميه)"
 _YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)")
 _AGE = re.compile(r"(?<!\d)\d+ (?:عام|عاما|سنه|سنوات|سنين)(?!\w)|من العمر|(?<!\w)عمر(?:ه|ها)?(?!\w)")
@@ -64,10 +69,11 @@ def _has_percent(raw: str, norm: str) -> bool:
 
 
 def _has_count(raw: str) -> bool:
-    """A number that counts: not a percentage, a year or a clock time."""
+    """A number that counts: not a percentage, a year, a clock time or an ordinal."""
     text = re.sub(r"\d+(?:[.,٫]\d+)?\s*[%٪]|\d{1,2}:\d\d", " ", raw)
     norm = normalize(text)
     norm = _YEAR.sub(" ", re.sub(rf"\d+ {_PERCENT_WORD}", " ", norm))
+    norm = _ORDINAL.sub(" ", norm)
     return bool(re.search(r"\d", norm) or _NUMBER_WORD.search(norm))
 
 

@@ -235,6 +235,13 @@ def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, co
     ("count", "سيعلن ذلك في الساعة 18:30 بتوقيت واشنطن.", False),  # a time
     ("count", "يبلغ عدد سكان المدينة 300 ألف نسمة.", True),
     ("count", "انضمت خمس دول إلى الاتفاقات.", True),
+    # an ordinal is a place in a series, not a count (a century, a date's day, an age)
+    ("count", "هاجر كثير من اليهود إلى المنطقة في القرن التاسع عشر.", False),
+    ("count", "بلغت الحركة ذروتها في القرن العشرين.", False),
+    ("count", "وقع الهجوم في الحادي عشر من سبتمبر.", False),
+    ("count", "بدأ العزف في الثانية عشرة من عمره.", False),
+    ("count", "شارك في الحملة أحد عشر لاعبا.", True),
+    ("count", "وفي القرن التاسع عشر قتل 12 شخصا في المعركة.", True),
     ("percent", "يعتبر حوالي 70 بالمائة من السكان مسلمين.", True),
     ("percent", "ارتفع العدد إلى 300 ألف.", False),
     ("age", "توفي عن 85 عاماً في العاصمة.", True),
