@@ -26,7 +26,11 @@ from .errors import LLMError
 from .replies import EMPTY_ANSWER, NO_ANSWER, NO_PASSAGES
 from .types import Answer, Turn
 
-MAX_CARRIED_WORDS = 8
+# Of the earlier query, the first content words: its subject leads ("أي رئيس عربي يضغط ترامب
+# عليه أيضاً ليلتحق بالمبادرة؟" → "رئيس عربي يضغط ترامب"), and more of them outweighed the
+# typed question. With lexical.CONTEXT_SHARE, chosen by `bench/bench_followups.py --news`
+# and `--arcd-train` (8 before).
+MAX_CARRIED_WORDS = 4
 MAX_ANSWER_WORDS = 3  # of the earlier answer, the rarest words in the corpus
 # An earlier question of these kinds was answered with a name (who, where, which, what): the
 # answer may hold the referent of a follow-up. A date or a number cannot be one.
