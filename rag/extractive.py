@@ -159,7 +159,7 @@ SCORERS = {
                                -0.164, -0.243, 0.541, -0.222, -5.103, -9.09, 0.0, 0.0, 0.658, 0.4,
                                -0.223, -0.222, 4.539, -1.841),
                               second_ratio=0.5, second_from="source", second_by="odds",
-                              metric="e5-crosslingual"),
+                              metric="e5-crosslingual", kind_required=True),
     # English questions without the dictionary: the crosslingual scorer's features and the
     # second model's cosine (`use`), fitted on the same English questions, with its own
     # metric: 5-fold .5582 against .5307 for the crosslingual scorer's form refitted.
@@ -170,7 +170,7 @@ SCORERS = {
                           -0.206, -0.295, 0.39, -0.172, -6.534, -9.05, 2.214, -1.937, 0.658, 0.32,
                           -0.03, -0.172, 4.448, 0.48),
                          second_ratio=0.6, second_from="source", second_by="odds",
-                         metric="e5-english", use=True),
+                         metric="e5-english", use=True, kind_required=True),
     # English questions translated word by word by the bilingual dictionary (`lexicon`): their
     # Arabic stems join the coverage features. 5-fold .547 against .488 without it.
     # With a metric for the vectors (metrics.json): 5-fold .5675 against .5375 without.
@@ -183,7 +183,7 @@ SCORERS = {
                              -0.973, 0.26, 9.213, 3.413),
                             second_ratio=0.6, second_from="source", second_by="odds",
                             metric="e5-dictionary",
-                            use=True),
+                            use=True, kind_required=True),
 }
 
 

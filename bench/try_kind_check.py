@@ -1,0 +1,57 @@
+"""Judge the kind check (`Scorer.kind_required`: a question naming a checkable kind is answered
+only by a sentence holding it) for each scorer, with its weights in place: the fitting
+objective of `fit_answerer.py` (5-fold over FOLD_SEEDS, and on all questions with the best
+threshold), with the check and without. Reads the features `fit_answerer.py` cached; the
+English scorers with their metric (as they are fitted); e5-english's were collected with
+SANAD_DICTIONARY=off.
+
+    .venv/bin/python bench/try_kind_check.py e5-dictionary
+    SANAD_DICTIONARY=off .venv/bin/python bench/try_kind_check.py e5-english
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import fit_answerer as fa  # noqa: E402
+from rag import extractive  # noqa: E402
+
+
+def judged(name: str) -> dict:
+    args = argparse.Namespace(scorer=name, k=5, refresh=False, metric=None)
+    if extractive.SCORERS[name].metric:
+        fa.metric_in_place(name)  # the scorer's weights gain its metric's
+    scorer = extractive.SCORERS[name]
+    raw = fa.collect(args, fa.UNUSED[name])
+    current = fa.weights_in_place(scorer)
+    out = {"in_place": scorer.kind_required}
+    for required in (False, True):
+        data = fa.kind_checked(raw, dataclasses.replace(scorer, kind_required=required))
+        every = fa.Data(data, range(len(data[0])), range(len(data[3])), range(len(data[4])))
+        acc, threshold, rates = fa.expected(current, every)
+        cv, _ = fa.crossvalidated_seeds(data, lambda d: current)
+        out["checked" if required else "unchecked"] = {
+            "cv5": cv, "all": round(acc, 4), "threshold": threshold,
+            "answered_correctly": round(float(rates[0]), 4),
+            "refused_on_topic": round(float(rates[1]), 4),
+            "refused_off_topic": round(float(rates[2]), 4)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scorer", choices=sorted(extractive.SCORERS))
+    name = parser.parse_args().scorer  # one a process: a metric extends the features
+    print(json.dumps({"scorer": name} | judged(name)))
+
+
+if __name__ == "__main__":
+    main()
