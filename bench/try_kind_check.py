@@ -7,6 +7,11 @@ SANAD_DICTIONARY=off.
 
     .venv/bin/python bench/try_kind_check.py e5-dictionary
     SANAD_DICTIONARY=off .venv/bin/python bench/try_kind_check.py e5-english
+
+With --fresh the features are computed anew by the code as it is (cached apart, under
+bench/.work/kind-check-counted/ or, with --plain-count, kind-check-plain/): --plain-count
+reads "كم" before a counted noun ("كم سفارة") as asking for any number, as before the
+eleventh session, instead of a count.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import fit_answerer as fa  # noqa: E402
-from rag import extractive  # noqa: E402
+from rag import analysis, extractive  # noqa: E402
+from squad_index import WORK  # noqa: E402
 
 
 def judged(name: str) -> dict:
@@ -49,7 +55,15 @@ def judged(name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scorer", choices=sorted(extractive.SCORERS))
-    name = parser.parse_args().scorer  # one a process: a metric extends the features
+    parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--plain-count", action="store_true")
+    args = parser.parse_args()
+    name = args.scorer  # one a process: a metric extends the features
+    if args.plain_count:
+        analysis._counted = lambda word: False
+    if args.fresh:
+        fa.WORK = WORK / f"kind-check-{'plain' if args.plain_count else 'counted'}"
+        fa.WORK.mkdir(parents=True, exist_ok=True)
     print(json.dumps({"scorer": name} | judged(name)))
 
 

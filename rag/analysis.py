@@ -333,12 +333,24 @@ def _named_kind(word: str) -> str | None:
                  if f in _WHICH_KIND), None)
 
 
+# Spans of time: "كم سنة" may be answered by two years (من 1990 إلى 2000), which a count is not.
+_SPANS = frozenset(_light(w) for w in """سنة سنه عاما يوما ساعة دقيقة ثانية شهرا أسبوعا اسبوعا
+قرنا ليلة عقدا""".split())
+
+
+def _counted(word: str) -> bool:
+    """"كم شخصاً"، "كم دولة"، "كم مرة": a noun counted (its tamyiz, accusative ا or a feminine
+    ة), not a verb (كم يبلغ، كم بلغت، كم دامت) and not a span of time (كم سنة، كم يوما)."""
+    return len(word) >= 3 and word.endswith(("ا", "ة")) and word not in _SPANS
+
+
 def question_kind(question: str) -> str | None:
     """The expected kind of answer, from the first question word found (or None).
 
     "أي" takes the kind of the noun after it: في أي سنة → date, في أي مدينة → place.
-    "كم عدد" asks for a count (a percentage does not answer it), "كم عمر" for an age, "ما
-    نسبة" for a percentage. English questions are read from their opening words.
+    "كم عدد" and "كم" before a counted noun ("كم سفارة") ask for a count (a percentage or a
+    year does not answer it), "كم عمر" for an age, "ما نسبة" for a percentage. English
+    questions are read from their opening words.
     """
     if language(question) == "en":  # the first question word, as in Arabic: a later one
         found = []                    # opens a clause ("What ... was he addressing when ...")
@@ -361,7 +373,8 @@ def question_kind(question: str) -> str | None:
             if kind in ("which", "what", "number") and i + 1 < len(ws):
                 if kind == "number":  # "كم عدد", "كم يبلغ عمر", "كم نسبة"
                     named = [_named_kind(x) for x in light[i + 1:i + 3]]
-                    return next((k for k in named if k in ("count", "age", "percent")), kind)
+                    named = next((k for k in named if k in ("count", "age", "percent")), None)
+                    return named or ("count" if _counted(light[i + 1]) else kind)
                 return _named_kind(light[i + 1]) or kind
             return kind
     return None
