@@ -5,7 +5,8 @@
     .venv/bin/python bench/bench_followups.py --news        # bench/news_followups.jsonl
 
 On tests/qa: the carried conversation words unweighted (as before) and weighted by
-rag.lexical.CONTEXT_SHARE (0.5, set before tests/qa/followups.jsonl was written).
+rag.lexical.CONTEXT_SHARE (0.5 when tests/qa/followups.jsonl was written, and set before it;
+0.25 since the eleventh session, chosen with --news and --arcd-train).
 
 With --arcd-train: conversations written on ARCD-train articles (ids q*: the referent is in the
 earlier question, a*: only in the earlier answer, t*: a new topic that opens like a follow-up,
