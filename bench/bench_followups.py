@@ -175,18 +175,13 @@ def arcd_train(margins=MARGINS) -> dict:
     out = {"n": len(cases), "chosen_margin": chosen}
     with tempfile.TemporaryDirectory() as tmp:
         assistant = arcd_assistant(Path(tmp))
+        groups = {c.id: (c.id[0],) for c in cases}  # q, a, t, u
         for name, margin in [("rule_today", float("inf"))] + [(f"margin_{m}", m) for m in margins]:
             followup.LEAN_MARGIN = margin
-            right = {c.id: _right(assistant, c) for c in cases}
-            row = {"right": sum(right.values())}
-            for kind in "qatu":
-                ids = [i for i in right if i.startswith(kind)]
-                row[kind] = f"{sum(right[i] for i in ids)}/{len(ids)}"
-            row["wrong"] = sorted(i for i, ok in right.items() if not ok)
-            out[name] = row
-            print(name, json.dumps(row), file=sys.stderr, flush=True)
+            out[name] = _judged(assistant, cases, groups)
+            print(name, json.dumps(out[name]), file=sys.stderr, flush=True)
         followup.LEAN_MARGIN = chosen
-        out |= carry_rows(assistant, cases, {c.id: (c.id[0],) for c in cases})
+        out |= carry_rows(assistant, cases, groups)
     return out
 
 

@@ -28,6 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from fit_answerer import news_stories  # noqa: E402
 from rag.analysis import normalize, split_sentences  # noqa: E402
 from rag.evaluation import contains_answer  # noqa: E402
 
@@ -38,9 +41,8 @@ KEYS = {"id", "story", "type", "history", "first_answers", "question", "answerab
 
 def stories() -> dict[str, dict[str, str]]:
     """story id (b{N}s{S}) -> {article id: text}, from bench/news_written.json."""
-    data = json.loads((ROOT / "bench" / "news_written.json").read_text(encoding="utf-8"))
     out: dict[str, dict[str, str]] = {}
-    for story in data["stories"]:
+    for story in news_stories():
         for art in story["articles"]:
             out.setdefault(art["id"].rsplit("a", 1)[0], {})[art["id"]] = art["text"]
     return out

@@ -554,6 +554,11 @@ class Data:
         self.para_pos = [para_pos[i] for i in para_pos_idx]
         self.para_on = [para_on[i] for i in para_on_idx]
 
+    @classmethod
+    def every(cls, data) -> "Data":
+        """All the questions of `data`."""
+        return cls(data, range(len(data[0])), range(len(data[3])), range(len(data[4])))
+
     def rows(self):
         return self.pos + self.para_pos
 
@@ -933,7 +938,7 @@ def main() -> None:
     ptrain, ptest = split(len(data[3]))
     otrain, otest = split(len(data[4]))
     train, test = Data(data, train_i, ptrain, otrain), Data(data, test_i, ptest, otest)
-    every = Data(data, range(len(data[0])), range(len(data[3])), range(len(data[4])))
+    every = Data.every(data)
     scorer = extractive.SCORERS[args.scorer]
     current = weights_in_place(scorer)
     metric = metric_columns()

@@ -113,11 +113,9 @@ def fit_bilinear(rows, s_cols, q_cols, rank: int, ridge: float, steps: int = 500
 
 
 def write(args, data, learn, fit, s_cols, q_cols) -> None:
-    every = fit_answerer.Data(data, range(len(data[0])), range(len(data[3])),
-                              range(len(data[4])))
-    crossfitted = learn(every)(data)  # each question's features from a fit without it
-    both = fit_answerer.Data(crossfitted, range(len(data[0])), range(len(data[3])),
-                             range(len(data[4])))
+    # each question's features from a fit without it
+    crossfitted = learn(fit_answerer.Data.every(data))(data)
+    both = fit_answerer.Data.every(crossfitted)
     rank, able = fit(both)
     accuracy, threshold, rates = fit_answerer.expected((rank, able), both)
     u, v, scale = fit_bilinear(every.rows(), s_cols, q_cols, args.rank[0], args.ridge[0])

@@ -41,8 +41,7 @@ def judged(name: str) -> dict:
     out = {"in_place": scorer.kind_required}
     for required in (False, True):
         data = fa.kind_checked(raw, dataclasses.replace(scorer, kind_required=required))
-        every = fa.Data(data, range(len(data[0])), range(len(data[3])), range(len(data[4])))
-        acc, threshold, rates = fa.expected(current, every)
+        acc, threshold, rates = fa.expected(current, fa.Data.every(data))
         cv, _ = fa.crossvalidated_seeds(data, lambda d: current)
         out["checked" if required else "unchecked"] = {
             "cv5": cv, "all": round(acc, 4), "threshold": threshold,
