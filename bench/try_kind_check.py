@@ -11,7 +11,11 @@ SANAD_DICTIONARY=off.
 With --fresh the features are computed anew by the code as it is (cached apart, under
 bench/.work/kind-check-counted/ or, with --plain-count, kind-check-plain/): --plain-count
 reads "كم" before a counted noun ("كم سفارة") as asking for any number, as before the
-eleventh session, instead of a count.
+eleventh session, instead of a count; --spans-counted (under kind-check-spans-counted/) takes
+a span of time ("منذ ثلاثين عاما") for a count, and not twice ("مرتين"), as before the twelfth
+session; --year-as-date (kind-check-year-as-date/) reads "في أي عام" as asking for any date, as
+before the twelfth session, instead of a year. The variants measure one change each against
+the code as it is.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -27,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import fit_answerer as fa  # noqa: E402
-from rag import analysis, extractive  # noqa: E402
+from rag import analysis, extractive, matching  # noqa: E402
 from squad_index import WORK  # noqa: E402
 
 
@@ -56,12 +61,25 @@ def main() -> None:
     parser.add_argument("scorer", choices=sorted(extractive.SCORERS))
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--plain-count", action="store_true")
+    parser.add_argument("--spans-counted", action="store_true")
+    parser.add_argument("--year-as-date", action="store_true")
     args = parser.parse_args()
     name = args.scorer  # one a process: a metric extends the features
     if args.plain_count:
         analysis._counted = lambda word: False
+    if args.spans_counted:
+        matching._SPAN = matching._TWICE = re.compile(r"(?!)")
+        analysis._counts_time = lambda following: False
+        analysis._ENGLISH_KINDS = tuple(k for k in analysis._ENGLISH_KINDS
+                                        if "how many (?:years" not in k[0].pattern)
+    if args.year_as_date:
+        analysis._WHICH_KIND.update(dict.fromkeys(map(analysis.normalize,
+                                                      analysis.YEAR_WORDS.split()), "date"))
+        analysis._ENGLISH_KINDS = tuple(k for k in analysis._ENGLISH_KINDS if k[1] != "year")
     if args.fresh:
-        fa.WORK = WORK / f"kind-check-{'plain' if args.plain_count else 'counted'}"
+        variant = ("plain" if args.plain_count else "spans-counted" if args.spans_counted
+                   else "year-as-date" if args.year_as_date else "counted")
+        fa.WORK = WORK / f"kind-check-{variant}"
         fa.WORK.mkdir(parents=True, exist_ok=True)
     print(json.dumps({"scorer": name} | judged(name)))
 

@@ -210,8 +210,10 @@ def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
     return [tokenize(t) for t in texts]
 
 
+YEAR_WORDS = "سنة سنه عام"
 _WHICH_KIND = {normalize(w): kind for words_, kind in (
-    ("سنة سنه عام يوم أيام تاريخ شهر وقت قرن موعد توقيت أسبوع", "date"),
+    ("يوم أيام تاريخ شهر وقت قرن موعد توقيت أسبوع", "date"),
+    (YEAR_WORDS, "year"),  # في أي عام: a year, which a day or a month does not answer
     ("ساعة ساعه", "time"),  # في أي ساعة: the hour, which a day or "tonight" does not answer
     ("مكان مدينة مدينه دولة دوله بلد منطقة منطقه عاصمة عاصمه موقع منتدى", "place"),
     ("عدد", "count"),
@@ -222,11 +224,14 @@ _WHICH_KIND = {normalize(w): kind for words_, kind in (
 
 # English questions: the opening words name the kind, most specific first.
 _ENGLISH_KINDS = tuple((re.compile(p, re.IGNORECASE), kind) for p, kind in (
+    (r"\bhow many (?:years|months|weeks|days|hours|minutes|seconds|decades|centuries|nights)\b",
+     "number"),  # a span of time, which a count is not (matching._has_count)
     (r"\bhow many\b", "count"),
     (r"\bhow old\b|\bwhat age\b", "age"),
     (r"\bwhat (?:percent(?:age)?|share|proportion|fraction)\b|\bhow much of\b", "percent"),
     (r"\bhow much\b", "number"),
     (r"\b(?:what|which) (?:time|hour)\b(?! of (?:the )?year)", "time"),
+    (r"\b(?:what|which) year\b", "year"),
     (r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time|century)\b", "date"),
     (r"\bwhere\b|\b(?:what|which) (?:city|country|place|region|capital)\b", "place"),
     (r"\bwho(?:m|se)?\b", "person"),
@@ -338,6 +343,17 @@ _SPANS = frozenset(_light(w) for w in """سنة سنه عاما يوما ساع�
 قرنا ليلة عقدا""".split())
 
 
+# The plurals of those units: "كم عدد الأيام" counts time too.
+_SPAN_PLURALS = frozenset(_light(w) for w in """سنوات سنين أعوام اعوام أيام ايام أشهر اشهر شهور
+أسابيع اسابيع ساعات دقائق ثوان ثواني قرون عقود ليال""".split())
+
+
+def _counts_time(following: list[str]) -> bool:
+    """"كم عدد السنوات / سنوات حكمه": the noun after عدد is a span of time."""
+    return len(following) == 2 and following[0].endswith("عدد") and (
+        following[1][2:] if following[1].startswith("ال") else following[1]) in _SPAN_PLURALS
+
+
 def _counted(word: str) -> bool:
     """"كم شخصاً"، "كم دولة"، "كم مرة": a noun counted (its tamyiz, accusative ا or a feminine
     ة), not a verb (كم يبلغ، كم بلغت، كم دامت) and not a span of time (كم سنة، كم يوما)."""
@@ -374,6 +390,8 @@ def question_kind(question: str) -> str | None:
                 if kind == "number":  # "كم عدد", "كم يبلغ عمر", "كم نسبة"
                     named = [_named_kind(x) for x in light[i + 1:i + 3]]
                     named = next((k for k in named if k in ("count", "age", "percent")), None)
+                    if named == "count" and _counts_time(light[i + 1:i + 3]):
+                        return kind  # "كم عدد السنوات": a span of time, any number
                     return named or ("count" if _counted(light[i + 1]) else kind)
                 return _named_kind(light[i + 1]) or kind
             return kind

@@ -51,12 +51,12 @@ _TIME_OF_DAY = re.compile(
     r"ظهيره|غروب|شروق)|منتصف (?:الليل|النهار))(?!\w)|ساعه (?:\d|ال(?:واحده|ثانيه|ثالثه|رابعه|"
     r"خامسه|سادسه|سابعه|ثامنه|تاسعه|عاشره|حاديه))")
 
-_NUMBER_WORD = re.compile(r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?(?:واحد|اثن\w*|ثلاث|اربع|خمس|ست|سبع|"
+_NUMBER_WORD = re.compile(_PRE + r"(?:واحد|اثن\w*|ثلاث|اربع|خمس|ست|سبع|"
                           r"ثمان|تسع|عشر|عشرات|مايه|ميه|مييات|الف|الاف|مليون|ملايين|مليار|"
                           r"مليارات)(?:ه|ي|يه|ين|ون|ات)?(?!\w)")
 # Ordinals name a place in a series, not a count: "الحادي عشر" (a date's day), "القرن التاسع
 # عشر", "القرن العشرين", "القرن 19" (normalised text).
-_ORDINAL = re.compile(r"(?<!\w)(?:[وبلف]|ال|بال|وال|لل|فال)?(?:حادي|ثاني|ثالث|رابع|خامس|سادس|سابع|"
+_ORDINAL = re.compile(_PRE + r"(?:حادي|ثاني|ثالث|رابع|خامس|سادس|سابع|"
                       r"ثامن|تاسع)(?:ه)? (?:ال)?عشر(?:ه)?(?!\w)|"
                       r"قرن (?:ال\w+|\d+)(?: (?:ال)?عشر(?:ه)?(?!\w))?")
 _PERCENT_WORD = r"(?:بالمايه|بالميه|في المايه|في الميه)"
@@ -68,12 +68,32 @@ def _has_percent(raw: str, norm: str) -> bool:
     return bool(re.search(r"\d\s*[%٪]|[%٪]\s*\d", raw) or re.search(rf"\d+ {_PERCENT_WORD}", norm))
 
 
+# A span of time (normalised): "منذ ثلاثين عاما" counts years, which no count of people,
+# states or visits is answered by (a question counting time asks for a number: analysis).
+_SPAN = re.compile(r"(?:\d+(?:[.,]\d+)?|" + _NUMBER_WORD.pattern + r") (?:عاما|عام|اعوام|سنه|"
+                   r"سنوات|سنين|يوما|يوم|ايام|شهرا|شهر|اشهر|شهور|اسبوعا|اسبوع|اسابيع|ساعه|"
+                   r"ساعات|دقيقه|دقايق|قرنا|قرن|قرون|عقدا|عقد|عقود)(?!\w)")
+# A year (normalised): "في أي عام" is not answered by a day or a month, as "متى" may be. A
+# number 1000-2099, one marked as a year of an era (61 ه، 270 ق م، 632 للميلاد), one after
+# عام/سنة, or a year named from now (العام الماضي، هذا العام).
+_YEAR_ANSWER = re.compile(
+    r"(?<!\d)(?:1\d|20)\d\d(?!\d)|(?<!\d)\d{1,4} ?(?:م|ه|ق م|ميلادي\w*|هجري\w*|للهجره|للميلاد|"
+    r"قبل الميلاد)(?!\w)|" + _PRE + r"(?:عام|سنه) \d{1,4}(?!\d)|" + _PRE + r"(?:عام|سنه) "
+    r"(?:الماضي|الماضيه|الحالي|الحاليه|المقبل|المقبله|الجاري|القادم|القادمه|السابق|السابقه|نفسه|"
+    r"نفسها|ذاته|ذاتها)(?!\w)|(?<!\w)(?:هذا|ذلك) العام(?!\w)|(?<!\w)(?:هذه|تلك) السنه(?!\w)")
+# Twice counts without a number word.
+_TWICE = re.compile(r"(?<!\w)[وف]?مرت(?:ين|ان)(?!\w)")
+
+
 def _has_count(raw: str) -> bool:
-    """A number that counts: not a percentage, a year, a clock time or an ordinal."""
+    """A number that counts: not a percentage, a year, a clock time, an ordinal or a span of
+    time; or twice (مرتين)."""
     text = re.sub(r"\d+(?:[.,٫]\d+)?\s*[%٪]|\d{1,2}:\d\d", " ", raw)
     norm = normalize(text)
+    if _TWICE.search(norm):
+        return True
     norm = _YEAR.sub(" ", re.sub(rf"\d+ {_PERCENT_WORD}", " ", norm))
-    norm = _ORDINAL.sub(" ", norm)
+    norm = _SPAN.sub(" ", _ORDINAL.sub(" ", norm))
     return bool(re.search(r"\d", norm) or _NUMBER_WORD.search(norm))
 
 
@@ -86,6 +106,8 @@ def kind_found(kind: str | None, text: str) -> bool:
         if kind == "age":
             return bool(_AGE.search(norm))
         return _has_count(text)
+    if kind == "year":
+        return bool(_YEAR_ANSWER.search(normalize(text)))
     if kind == "time":
         return bool(_CLOCK.search(text) or _TIME_OF_DAY.search(normalize(text)))
     pattern = _KIND_PATTERNS.get(kind or "")
@@ -93,7 +115,7 @@ def kind_found(kind: str | None, text: str) -> bool:
 
 
 # Kinds whose absence a pattern can vouch for; names of people and places it cannot.
-CHECKABLE = frozenset({"date", "time", "number", "count", "percent", "age"})
+CHECKABLE = frozenset({"date", "year", "time", "number", "count", "percent", "age"})
 
 # Nouns that name the kind of answer rather than its content.
 _SCAFFOLD = frozenset(tokenize("اسم عدد سنة عام يوم أيام الأسبوع شهر تاريخ موعد نسبة ساعة وقت "

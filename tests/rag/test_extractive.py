@@ -242,6 +242,11 @@ def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, co
     ("count", "بدأ العزف في الثانية عشرة من عمره.", False),
     ("count", "شارك في الحملة أحد عشر لاعبا.", True),
     ("count", "وفي القرن التاسع عشر قتل 12 شخصا في المعركة.", True),
+    # a span of time counts years or days, not states or visits; twice is a count
+    ("count", "تربطهما علاقات دبلوماسية منذ أكثر من ثلاثين عاماً.", False),
+    ("count", "استمر الحصار 40 يوما قبل سقوط المدينة.", False),
+    ("count", "قتل 12 شخصا خلال ثلاثة أيام من القتال.", True),
+    ("count", "زار نتنياهو كازاخستان مرتين.", True),
     ("percent", "يعتبر حوالي 70 بالمائة من السكان مسلمين.", True),
     ("percent", "ارتفع العدد إلى 300 ألف.", False),
     ("age", "توفي عن 85 عاماً في العاصمة.", True),
@@ -256,6 +261,15 @@ def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, co
     ("date", "تظهر الأعراض عندما يتفاقم الالتهاب.", True),
     ("date", "بلغ عدد الجنود 300 جندي في الحصن.", False),
     ("date", "يعمل مهندسا في شركة النفط الوطنية.", False),
+    # a year: a number of one, marked or named from now; not a day, a month or a span
+    ("year", "أقامت كازاخستان علاقات مع إسرائيل في عام 1992.", True),
+    ("year", "تأسست المدينة في ١٩٤٨ م على ضفة النهر.", True),
+    ("year", "توفي سنة 61 هـ في الكوفة.", True),
+    ("year", "ولد الفيلسوف إبيقور 270 ق.م في جزيرة ساموس.", True),
+    ("year", "افتتح المتحف العام الماضي.", True),
+    ("year", "وصل الوفد إلى أستانا يوم الخميس.", False),
+    ("year", "أعلن ذلك في نوفمبر بعد مفاوضات.", False),
+    ("year", "تربطهما علاقات منذ أكثر من ثلاثين عاماً.", False),
     # the hour of the day: a clock, a time of day, an hour named; not a day or "tonight"
     ("time", "بدأ البث في الساعة 10:10 صباحًا.", True),
     ("time", "يبدأ الاحتفال في الساعة السابعة مساءً.", True),
