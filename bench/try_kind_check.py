@@ -14,7 +14,9 @@ reads "كم" before a counted noun ("كم سفارة") as asking for any number,
 eleventh session, instead of a count; --spans-counted (under kind-check-spans-counted/) takes
 a span of time ("منذ ثلاثين عاما") for a count, and not twice ("مرتين"), as before the twelfth
 session; --year-as-date (kind-check-year-as-date/) reads "في أي عام" as asking for any date, as
-before the twelfth session, instead of a year. The variants measure one change each against
+before the twelfth session, instead of a year; --measures-as-what (kind-check-measures-as-what/)
+reads "ما مساحة", "كم يبلغ تعداد", "what is the population/area" as before the twelfth session
+(what; a number; what), instead of a number, a count, a count or a number. The variants measure one change each against
 the code as it is.
 """
 
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--plain-count", action="store_true")
     parser.add_argument("--spans-counted", action="store_true")
     parser.add_argument("--year-as-date", action="store_true")
+    parser.add_argument("--measures-as-what", action="store_true")
     args = parser.parse_args()
     name = args.scorer  # one a process: a metric extends the features
     if args.plain_count:
@@ -76,9 +79,17 @@ def main() -> None:
         analysis._WHICH_KIND.update(dict.fromkeys(map(analysis.normalize,
                                                       analysis.YEAR_WORDS.split()), "date"))
         analysis._ENGLISH_KINDS = tuple(k for k in analysis._ENGLISH_KINDS if k[1] != "year")
+    if args.measures_as_what:
+        for word in map(analysis.normalize, analysis.MEASURE_WORDS.split() + ["تعداد"]):
+            if word not in ("كميه",):  # كمية asked for a number before
+                analysis._WHICH_KIND.pop(word, None)
+        analysis._ENGLISH_KINDS = tuple(k for k in analysis._ENGLISH_KINDS
+                                        if "(?:total )?" not in k[0].pattern
+                                        and "(?:area|" not in k[0].pattern)
     if args.fresh:
         variant = ("plain" if args.plain_count else "spans-counted" if args.spans_counted
-                   else "year-as-date" if args.year_as_date else "counted")
+                   else "year-as-date" if args.year_as_date
+                   else "measures-as-what" if args.measures_as_what else "counted")
         fa.WORK = WORK / f"kind-check-{variant}"
         fa.WORK.mkdir(parents=True, exist_ok=True)
     print(json.dumps({"scorer": name} | judged(name)))

@@ -211,15 +211,16 @@ def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
 
 
 YEAR_WORDS = "سنة سنه عام"
+MEASURE_WORDS = "كمية كميه مساحة مساحه طول ارتفاع عمق وزن"
 _WHICH_KIND = {normalize(w): kind for words_, kind in (
     ("يوم أيام تاريخ شهر وقت قرن موعد توقيت أسبوع", "date"),
     (YEAR_WORDS, "year"),  # في أي عام: a year, which a day or a month does not answer
     ("ساعة ساعه", "time"),  # في أي ساعة: the hour, which a day or "tonight" does not answer
     ("مكان مدينة مدينه دولة دوله بلد منطقة منطقه عاصمة عاصمه موقع منتدى", "place"),
-    ("عدد", "count"),
+    ("عدد تعداد", "count"),
     ("نسبة نسبه", "percent"),
     ("عمر", "age"),
-    ("كمية كميه", "number"),
+    (MEASURE_WORDS, "number"),  # ما مساحة جورجيا؟ a number, as "كم تبلغ مساحة"
 ) for w in words_.split()}
 
 # English questions: the opening words name the kind, most specific first.
@@ -234,6 +235,9 @@ _ENGLISH_KINDS = tuple((re.compile(p, re.IGNORECASE), kind) for p, kind in (
     (r"\b(?:what|which) year\b", "year"),
     (r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time|century)\b", "date"),
     (r"\bwhere\b|\b(?:what|which) (?:city|country|place|region|capital)\b", "place"),
+    # "what is the population of...": how many, as "ما عدد سكان"; "what is the area": a number
+    (r"\bwhat(?:'s| is| was| are| were) the (?:total )?(?:number|population)\b", "count"),
+    (r"\bwhat(?:'s| is| was) the (?:area|length|height|depth|weight|distance)\b", "number"),
     (r"\bwho(?:m|se)?\b", "person"),
     (r"\bwhy\b", "reason"),
     (r"^\W*how\b", "how"),

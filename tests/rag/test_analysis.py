@@ -266,6 +266,13 @@ def test_tokenize_without_stemming_keeps_words():
     ("كم عدد الدول العربية التي طبعت؟", "count"),
     ("How many years did the war last?", "number"),
     ("How many Arab states normalized relations with Israel?", "count"),
+    # a measure asks for a number, a population for a count, in either language
+    ("ما مساحة جورجيا؟", "number"),
+    ("ما طول سواحل سوريا؟", "number"),
+    ("كم يبلغ تعداد سكان مصر؟", "count"),
+    ("ما عدد سكان الصين؟", "count"),
+    ("What is the population of Astana?", "count"),
+    ("What was the area of the kingdom at its height?", "number"),
     ("How many people live in Astana?", "count"),
     ("What percentage of Kazakhs are Muslim?", "percent"),
     ("When did Netanyahu visit Kazakhstan?", "date"),
