@@ -31,6 +31,9 @@ this that these those it its their them his her hers they he she we us you your 
 into than then there here has have had will would can could should may might must shall
 according also any some each other such so if but after before during between under over
 again very most more one ones""".split())
+# After "how" these ask for a measure ("how long": كم من الوقت), they are not its content: "How
+# long should I boil an egg?" met "منذ فترة طويلة" through "long" -> طويل.
+HOW_ADJECTIVES = frozenset("long old far often soon late early big large tall high deep wide".split())
 
 
 def _b64(text: str) -> int:
@@ -160,7 +163,7 @@ class Lexicon:
             group = self._senses(pair, pair_stems) if len(pair) == 2 else ()
             if group:
                 i += 2
-            elif ws[i] in STOPWORDS:
+            elif ws[i] in STOPWORDS or (i and ws[i - 1] == "how" and ws[i] in HOW_ADJECTIVES):
                 i += 1
                 continue
             else:

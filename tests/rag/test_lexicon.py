@@ -25,6 +25,9 @@ ENTRIES = {  # headword: the entry's lines after the headword line, as FreeDict 
     "israeli": ["1. المواطن الإسرائيلي", "2. متعلّق بإسرائيل"],
     "open": ["افتح"],
     "opened": ["مفتوح"],
+    "long": ["طويل"],
+    "old": ["قديم"],
+    "egg": ["بيضة"],
 }
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -77,6 +80,14 @@ def test_a_two_word_headword_is_one_term_and_question_words_are_none(dictionary)
     assert groups == [tuple(dict.fromkeys(tokenize("المواطن الإسرائيلي") + tokenize("متعلّق"))),
                       tuple(tokenize("الزائر")), tuple(tokenize("البيت الأبيض"))]
     assert dictionary.translate("Where is it? What was Kazakhstan") == []  # nothing known
+
+
+def test_the_adjective_after_how_asks_for_a_measure_and_is_not_translated(dictionary):
+    """"How long" is كم من الوقت: translated, "long" met "منذ فترة طويلة" in any article."""
+    assert dictionary.translate("How long should I boil an egg?") == [tuple(tokenize("بيضة"))]
+    assert dictionary.translate("How old is the embassy?") == [tuple(tokenize("السفارة"))]
+    assert dictionary.translate("a long visit to an old embassy") == [
+        tuple(tokenize(w)) for w in ("طويل", "الزيارة", "قديم", "السفارة")]
 
 
 def test_a_headword_written_twice_gives_both_entries_in_the_file_s_order(tmp_path):
