@@ -16,8 +16,8 @@ a span of time ("منذ ثلاثين عاما") for a count, and not twice ("م�
 session; --year-as-date (kind-check-year-as-date/) reads "في أي عام" as asking for any date, as
 before the twelfth session, instead of a year; --measures-as-what (kind-check-measures-as-what/)
 reads "ما مساحة", "كم يبلغ تعداد", "what is the population/area" as before the twelfth session
-(what; a number; what), instead of a number, a count, a count or a number. The variants measure one change each against
-the code as it is.
+(what; a number; what), instead of a number, a count, a count or a number. The variants
+measure one change each against the code as it is.
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ according also any some each other such so if but after before during between un
 again very most more one ones""".split())
 # After "how" these ask for a measure ("how long": كم من الوقت), they are not its content: "How
 # long should I boil an egg?" met "منذ فترة طويلة" through "long" -> طويل.
-HOW_ADJECTIVES = frozenset("long old far often soon late early big large tall high deep wide".split())
+HOW_ADJECTIVES = frozenset("long old far often soon late early big large tall high deep wide"
+                           .split())
 
 
 def _b64(text: str) -> int:

@@ -70,7 +70,8 @@ def _has_percent(raw: str, norm: str) -> bool:
 
 # A span of time (normalised): "منذ ثلاثين عاما" counts years, which no count of people,
 # states or visits is answered by (a question counting time asks for a number: analysis).
-_SPAN = re.compile(r"(?:\d+(?:[.,]\d+)?|" + _NUMBER_WORD.pattern + r") (?:عاما|عام|اعوام|سنه|"
+_SPAN = re.compile(r"(?:\d+(?:[.,]\d+)?(?: (?:الف|الاف|مليون|ملايين|مليار|مليارات))?|"
+                   + _NUMBER_WORD.pattern + r") (?:عاما|عام|اعوام|سنه|"
                    r"سنوات|سنين|يوما|يوم|ايام|شهرا|شهر|اشهر|شهور|اسبوعا|اسبوع|اسابيع|ساعه|"
                    r"ساعات|دقيقه|دقايق|قرنا|قرن|قرون|عقدا|عقد|عقود)(?!\w)")
 # A year (normalised): "في أي عام" is not answered by a day or a month, as "متى" may be. A

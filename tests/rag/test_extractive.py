@@ -245,6 +245,7 @@ def test_a_quote_is_unverified_when_the_file_changed_after_indexing(tmp_path, co
     # a span of time counts years or days, not states or visits; twice is a count
     ("count", "تربطهما علاقات دبلوماسية منذ أكثر من ثلاثين عاماً.", False),
     ("count", "استمر الحصار 40 يوما قبل سقوط المدينة.", False),
+    ("count", "تكونت الصخور قبل 200 مليون سنة.", False),
     ("count", "قتل 12 شخصا خلال ثلاثة أيام من القتال.", True),
     ("count", "زار نتنياهو كازاخستان مرتين.", True),
     ("percent", "يعتبر حوالي 70 بالمائة من السكان مسلمين.", True),
