@@ -342,26 +342,25 @@ def _named_kind(word: str) -> str | None:
                  if f in _WHICH_KIND), None)
 
 
-# Spans of time: "كم سنة" may be answered by two years (من 1990 إلى 2000), which a count is not.
-_SPANS = frozenset(_light(w) for w in """سنة سنه عاما يوما ساعة دقيقة ثانية شهرا أسبوعا اسبوعا
-قرنا ليلة عقدا""".split())
-
-
-# The plurals of those units: "كم عدد الأيام" counts time too.
-_SPAN_PLURALS = frozenset(_light(w) for w in """سنوات سنين أعوام اعوام أيام ايام أشهر اشهر شهور
-أسابيع اسابيع ساعات دقائق ثوان ثواني قرون عقود ليال""".split())
+# Units of time, as a question names them after كم (كم سنة، كم يوما) or عدد (عدد السنوات) and
+# as a text counts them (منذ ثلاثين عاما: `matching`, where a span of time is not a count).
+TIME_UNITS = """سنة سنه عام عاما أعوام اعوام سنوات سنين يوم يوما أيام ايام شهر شهرا أشهر اشهر شهور
+أسبوع أسبوعا اسبوعا أسابيع اسابيع ساعة ساعات دقيقة دقائق ثانية ثوان ثواني قرن قرنا قرون عقد عقدا
+عقود ليلة ليال"""
+_TIME_UNITS = frozenset(map(_light, TIME_UNITS.split()))
 
 
 def _counts_time(following: list[str]) -> bool:
     """"كم عدد السنوات / سنوات حكمه": the noun after عدد is a span of time."""
     return len(following) == 2 and following[0].endswith("عدد") and (
-        following[1][2:] if following[1].startswith("ال") else following[1]) in _SPAN_PLURALS
+        following[1][2:] if following[1].startswith("ال") else following[1]) in _TIME_UNITS
 
 
 def _counted(word: str) -> bool:
     """"كم شخصاً"، "كم دولة"، "كم مرة": a noun counted (its tamyiz, accusative ا or a feminine
-    ة), not a verb (كم يبلغ، كم بلغت، كم دامت) and not a span of time (كم سنة، كم يوما)."""
-    return len(word) >= 3 and word.endswith(("ا", "ة")) and word not in _SPANS
+    ة), not a verb (كم يبلغ، كم بلغت، كم دامت) and not a span of time (كم سنة، كم يوما), which
+    two years may answer (من 1990 إلى 2000) and a count does not."""
+    return len(word) >= 3 and word.endswith(("ا", "ة")) and word not in _TIME_UNITS
 
 
 def question_kind(question: str) -> str | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from .analysis import normalize, reply_language, tokenize, words
+from .analysis import TIME_UNITS, normalize, reply_language, tokenize, words
 from .query import Query
 
 ROOT_CREDIT = 0.5  # a match by root alone (تطبيع/طبعت) counts half
@@ -70,10 +70,9 @@ def _has_percent(raw: str, norm: str) -> bool:
 
 # A span of time (normalised): "منذ ثلاثين عاما" counts years, which no count of people,
 # states or visits is answered by (a question counting time asks for a number: analysis).
+_UNITS = "|".join(sorted(set(normalize(TIME_UNITS).split()), key=lambda w: (-len(w), w)))
 _SPAN = re.compile(r"(?:\d+(?:[.,]\d+)?(?: (?:الف|الاف|مليون|ملايين|مليار|مليارات))?|"
-                   + _NUMBER_WORD.pattern + r") (?:عاما|عام|اعوام|سنه|"
-                   r"سنوات|سنين|يوما|يوم|ايام|شهرا|شهر|اشهر|شهور|اسبوعا|اسبوع|اسابيع|ساعه|"
-                   r"ساعات|دقيقه|دقايق|قرنا|قرن|قرون|عقدا|عقد|عقود)(?!\w)")
+                   + _NUMBER_WORD.pattern + rf") (?:{_UNITS})(?!\w)")
 # A year (normalised): "في أي عام" is not answered by a day or a month, as "متى" may be. A
 # number 1000-2099, one marked as a year of an era (61 ه، 270 ق م، 632 للميلاد), one after
 # عام/سنة, or a year named from now (العام الماضي، هذا العام).
