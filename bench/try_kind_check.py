@@ -38,12 +38,19 @@ from rag import analysis, extractive, matching  # noqa: E402
 from squad_index import WORK  # noqa: E402
 
 
-def judged(name: str) -> dict:
-    args = argparse.Namespace(scorer=name, k=5, refresh=False, metric=None)
+def collected(name: str):
+    """The scorer's features as `fit_answerer.collect` gives them (cached), with its metric's
+    weights in place if it has one."""
     if extractive.SCORERS[name].metric:
         fa.metric_in_place(name)  # the scorer's weights gain its metric's
+    args = argparse.Namespace(scorer=name, k=5, refresh=False, metric=None)
+    return fa.collect(args, fa.UNUSED[name])
+
+
+def judged(name: str, raw=None) -> dict:
+    """The weights in place, with the kind check and without, on `raw` (`collected(name)`)."""
+    raw = collected(name) if raw is None else raw
     scorer = extractive.SCORERS[name]
-    raw = fa.collect(args, fa.UNUSED[name])
     current = fa.weights_in_place(scorer)
     out = {"in_place": scorer.kind_required}
     for required in (False, True):
@@ -58,39 +65,56 @@ def judged(name: str) -> dict:
     return out
 
 
+def _drop_english(fragment: str) -> None:
+    """Undo an English kind: its pattern, found by a piece of its text, is dropped (and must be
+    found: a variant that no longer matches the code would measure nothing)."""
+    kinds = analysis._ENGLISH_KINDS
+    analysis._ENGLISH_KINDS = tuple(k for k in kinds if fragment not in k[0].pattern)
+    if len(analysis._ENGLISH_KINDS) != len(kinds) - 1:
+        sys.exit(f"no single English kind pattern holds {fragment!r}")
+
+
+def _spans_counted() -> None:
+    matching._SPAN = matching._TWICE = re.compile(r"(?!)")
+    analysis._counts_time = lambda following: False
+    _drop_english("how many (?:years")
+
+
+def _year_as_date() -> None:
+    analysis._WHICH_KIND.update(dict.fromkeys(map(analysis.normalize,
+                                                  analysis.YEAR_WORDS.split()), "date"))
+    _drop_english("(?:what|which) year\\b")
+
+
+def _measures_as_what() -> None:
+    words = {analysis.normalize(w) for w in analysis.MEASURE_WORDS.split() + ["تعداد"]}
+    for word in words - {analysis.normalize("كمية")}:  # كمية asked for a number before
+        del analysis._WHICH_KIND[word]
+    _drop_english("(?:total )?")
+    _drop_english("(?:area|")
+
+
+# The code as it was before a change, one a run, by the flag's name (its cache, with --fresh:
+# bench/.work/kind-check-NAME/; the code as it is: kind-check-counted/).
+VARIANTS = {"plain-count": lambda: setattr(analysis, "_counted", lambda word: False),
+            "spans-counted": _spans_counted, "year-as-date": _year_as_date,
+            "measures-as-what": _measures_as_what}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scorer", choices=sorted(extractive.SCORERS))
     parser.add_argument("--fresh", action="store_true")
-    parser.add_argument("--plain-count", action="store_true")
-    parser.add_argument("--spans-counted", action="store_true")
-    parser.add_argument("--year-as-date", action="store_true")
-    parser.add_argument("--measures-as-what", action="store_true")
+    before = parser.add_mutually_exclusive_group()
+    for flag in VARIANTS:
+        before.add_argument(f"--{flag}", action="store_true")
     args = parser.parse_args()
     name = args.scorer  # one a process: a metric extends the features
-    if args.plain_count:
-        analysis._counted = lambda word: False
-    if args.spans_counted:
-        matching._SPAN = matching._TWICE = re.compile(r"(?!)")
-        analysis._counts_time = lambda following: False
-        analysis._ENGLISH_KINDS = tuple(k for k in analysis._ENGLISH_KINDS
-                                        if "how many (?:years" not in k[0].pattern)
-    if args.year_as_date:
-        analysis._WHICH_KIND.update(dict.fromkeys(map(analysis.normalize,
-                                                      analysis.YEAR_WORDS.split()), "date"))
-        analysis._ENGLISH_KINDS = tuple(k for k in analysis._ENGLISH_KINDS if k[1] != "year")
-    if args.measures_as_what:
-        for word in map(analysis.normalize, analysis.MEASURE_WORDS.split() + ["تعداد"]):
-            if word not in ("كميه",):  # كمية asked for a number before
-                analysis._WHICH_KIND.pop(word, None)
-        analysis._ENGLISH_KINDS = tuple(k for k in analysis._ENGLISH_KINDS
-                                        if "(?:total )?" not in k[0].pattern
-                                        and "(?:area|" not in k[0].pattern)
+    variant = next((v for v in VARIANTS if getattr(args, v.replace("-", "_"))), None)
+    if variant:
+        VARIANTS[variant]()
     if args.fresh:
-        variant = ("plain" if args.plain_count else "spans-counted" if args.spans_counted
-                   else "year-as-date" if args.year_as_date
-                   else "measures-as-what" if args.measures_as_what else "counted")
-        fa.WORK = WORK / f"kind-check-{variant}"
+        fa.WORK = WORK / f"kind-check-{variant or 'counted'}"
         fa.WORK.mkdir(parents=True, exist_ok=True)
     print(json.dumps({"scorer": name} | judged(name)))
 

@@ -62,12 +62,12 @@ def main() -> None:
     fa.WORK = WORK / f"translated-{variant}"
     fa.WORK.mkdir(parents=True, exist_ok=True)
     name = "e5-dictionary"
-    out = try_kind_check.judged(name)  # puts the scorer's metric in place
+    raw = try_kind_check.collected(name)
+    out = try_kind_check.judged(name, raw)
     scorer = extractive.SCORERS[name]
-    args_ = argparse.Namespace(scorer=name, k=5, refresh=False, metric=0.3)
     frozen = fa.UNUSED[name]
-    data = fa.kind_checked(fa.collect(args_, frozen), scorer)
-    form_data, form_fit = fa.in_place_form(data, scorer, frozen, fa.metric_ridge(0.3))
+    form_data, form_fit = fa.in_place_form(fa.kind_checked(raw, scorer), scorer, frozen,
+                                           fa.metric_ridge(0.3))  # its metric's ridge
     refit, _ = fa.crossvalidated_seeds(form_data, form_fit)
     print(json.dumps({"variant": variant, **out["checked"],
                       "cv5_refit": refit}))
